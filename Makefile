@@ -1,0 +1,60 @@
+# Vitrine. `make run` sets everything up on the embedded default (SQLite, no Redis) and serves
+# http://127.0.0.1:8000 ; `make test` runs the whole test suite against whatever DATABASE_URL/REDIS_URL say.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SEED ?= 42
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: venv install migrate demo train run serve test test-fast worker beat bench clean
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3.11 not found; set PYTHON=/path/to/python3.11"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Demo data is built once; `make demo-reset` rebuilds it from scratch.
+var/.demo-seeded:
+	$(MAKE) migrate
+	$(PY) manage.py seed_demo --seed $(SEED)
+	@mkdir -p var && touch $@
+
+demo: var/.demo-seeded
+
+demo-reset: migrate
+	$(PY) manage.py seed_demo --seed $(SEED) --reset
+	@mkdir -p var && touch var/.demo-seeded
+
+train: demo
+	@if $(PY) manage.py help train >/dev/null 2>&1; then $(PY) manage.py train; else echo "(no training pipeline yet: serving popularity)"; fi
+
+run: migrate demo train serve
+
+serve:
+	@echo "Vitrine on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/ user 'admin' / password 'admin')"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/pytest -q
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2
+
+beat: install
+	$(BIN)/celery -A config beat --loglevel=INFO
+
+bench: install
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) var

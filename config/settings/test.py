@@ -1,0 +1,12 @@
+"""Settings for pytest. Same services as the environment gives (SQLite by default, PostgreSQL/Redis in CI)."""
+from config.settings.base import *  # noqa: F401,F403
+from config.settings.base import REST_FRAMEWORK, env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON_RATE", default="10000/min"),
+        "user": env.str("THROTTLE_USER_RATE", default="10000/min"),
+    },
+}

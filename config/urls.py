@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from catalog.apis import CategoryListApi, ItemDetailApi, ItemListApi
+from recommendations.apis import EventApi
+from users.apis import MePreferencesApi
+
+api_v1 = [
+    path("items/", ItemListApi.as_view(), name="item-list"),
+    path("items/<int:item_id>/", ItemDetailApi.as_view(), name="item-detail"),
+    path("categories/", CategoryListApi.as_view(), name="category-list"),
+    path("events/", EventApi.as_view(), name="events"),
+    path("me/preferences/", MePreferencesApi.as_view(), name="me-preferences"),
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api-v1"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("users.urls")),
+    path("", include("catalog.urls")),
+]

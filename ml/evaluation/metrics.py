@@ -1,0 +1,454 @@
+"""Offline recommendation metrics, vectorised over users.
+
+Inputs shared by the ranking metrics
+------------------------------------
+``recommended``
+    int array ``(n_users, width)`` of item *indices*, best first. ``-1`` marks padding (a model that
+    had fewer than ``width`` candidates). An item repeated within one row counts once (its first
+    position); later copies are treated as padding.
+``relevant``
+    ``scipy.sparse`` matrix ``(n_users, n_items)`` whose row ``u`` holds the held-out items of the
+    user in row ``u`` of ``recommended``. An entry is *relevant* when its value is ``> 0``; the value
+    is the relevance *grade* (used by NDCG with ``graded=True``; everything else is binary).
+``k``
+    cut-off. ``None`` means ``recommended.shape[1]``. A narrower ``recommended`` is treated as padded
+    up to ``k``; a wider one is truncated to its first ``k`` columns.
+
+Conventions (``R_u`` = set of relevant items of user ``u``, ``rel_u(i)`` = 1 if the item at rank
+``i`` (1-based) is relevant, ``hits_u = sum_{i<=k} rel_u(i)``):
+
+* Precision@k = ``hits_u / k`` — padding counts as a miss, the denominator is always ``k``.
+* Recall@k = ``hits_u / |R_u|`` — the plain definition, so a user with more than ``k`` relevant
+  items cannot reach 1. (Some papers use ``min(|R_u|, k)``; we do that only for MAP and NDCG, whose
+  ideal value must be 1.)
+* AP@k = ``(1 / min(|R_u|, k)) * sum_{i<=k} Precision@i * rel_u(i)``; MAP@k is its mean.
+  A perfect top-k list scores 1.
+* NDCG@k = ``DCG@k / IDCG@k`` with ``DCG@k = sum_{i<=k} g_u(i) / log2(i + 1)``. Binary gain
+  ``g = rel`` by default; with ``graded=True`` the gain is the grade itself (linear gain, as in
+  scikit-learn's ``ndcg_score``). IDCG@k is the DCG of the user's ``min(|R_u|, k)`` best grades in
+  descending order.
+* MRR@k = ``1 / rank`` of the first relevant item within the top ``k``, 0 when there is none.
+* HitRate@k = 1 if ``hits_u > 0`` else 0.
+
+Averages are taken over the users (rows) with at least one relevant item; users with an empty
+``R_u`` get NaN in per-user output and are left out of the mean. When no user has a relevant item the
+mean is NaN.
+
+Beyond-accuracy metrics are documented on their functions; all of them ignore padding.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "RANKING_METRICS",
+    "arp",
+    "catalog_coverage",
+    "gini_index",
+    "hit_rate_at_k",
+    "intra_list_diversity_category",
+    "intra_list_diversity_embedding",
+    "item_popularity",
+    "map_at_k",
+    "mae",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "novelty",
+    "precision_at_k",
+    "ranking_metrics",
+    "recall_at_k",
+    "recommendation_counts",
+    "rmse",
+]
+
+# Rows processed at once by the pairwise (k x k) beyond-accuracy metrics; bounds memory to
+# roughly _PAIR_CHUNK * k * k floats.
+_PAIR_CHUNK = 4096
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared preparation
+# --------------------------------------------------------------------------------------------------
+def _as_recommended(recommended: np.ndarray, k: int | None) -> tuple[np.ndarray, int]:
+    rec = np.asarray(recommended)
+    if rec.ndim != 2:
+        raise ValueError(f"recommended must be 2-D (n_users, k), got shape {rec.shape}")
+    if not np.issubdtype(rec.dtype, np.integer):
+        raise TypeError(f"recommended must hold integer item indices, got dtype {rec.dtype}")
+    width = rec.shape[1]
+    k = width if k is None else int(k)
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    if width > k:
+        rec = rec[:, :k]
+    elif width < k:
+        rec = np.hstack([rec, np.full((rec.shape[0], k - width), -1, dtype=rec.dtype)])
+    return _mask_duplicates(rec.astype(np.int64, copy=False)), k
+
+
+def _mask_duplicates(rec: np.ndarray) -> np.ndarray:
+    """Replace the second and later copies of an item within a row by -1 (padding)."""
+    if rec.shape[1] < 2:
+        return rec
+    order = np.argsort(rec, axis=1, kind="stable")
+    ordered = np.take_along_axis(rec, order, axis=1)
+    dup_sorted = np.zeros(rec.shape, dtype=bool)
+    dup_sorted[:, 1:] = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
+    if not dup_sorted.any():
+        return rec
+    dup = np.zeros(rec.shape, dtype=bool)
+    np.put_along_axis(dup, order, dup_sorted, axis=1)  # stable sort: the first copy is never marked
+    out = rec.copy()
+    out[dup] = -1
+    return out
+
+
+def _as_relevant(relevant, n_rows: int) -> sp.csr_matrix:
+    rel = sp.csr_matrix(relevant, dtype=np.float64, copy=True)
+    if rel.shape[0] != n_rows:
+        raise ValueError(f"relevant has {rel.shape[0]} rows but recommended has {n_rows}")
+    rel.data[rel.data < 0] = 0.0
+    rel.eliminate_zeros()
+    rel.sum_duplicates()
+    rel.sort_indices()
+    return rel
+
+
+def _gains(rec: np.ndarray, rel: sp.csr_matrix) -> np.ndarray:
+    """Grade of each recommended item for its user (0 for misses and padding), shape of ``rec``."""
+    n_users, k = rec.shape
+    n_items = rel.shape[1]
+    if rel.nnz == 0 or rec.size == 0:
+        return np.zeros(rec.shape, dtype=np.float64)
+    rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(rel.indptr))
+    keys = rows * n_items + rel.indices.astype(np.int64)  # sorted: csr rows in order, indices sorted
+    valid = (rec >= 0) & (rec < n_items)
+    query = np.arange(n_users, dtype=np.int64)[:, None] * n_items + np.where(valid, rec, 0)
+    pos = np.searchsorted(keys, query.ravel()).reshape(rec.shape)
+    pos = np.minimum(pos, keys.size - 1)
+    found = valid & (keys[pos] == query)
+    return np.where(found, rel.data[pos], 0.0)
+
+
+def _n_relevant(rel: sp.csr_matrix) -> np.ndarray:
+    return np.diff(rel.indptr).astype(np.float64)
+
+
+def _with_nan(values: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
+    out = values.astype(np.float64, copy=True)
+    out[n_rel == 0] = np.nan
+    return out
+
+
+def _reduce(values: np.ndarray, per_user: bool):
+    if per_user:
+        return values
+    valid = ~np.isnan(values)
+    return float(values[valid].mean()) if valid.any() else float("nan")
+
+
+def _discounts(k: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-user ranking metrics from a precomputed gain matrix (used by both the single functions and
+# ranking_metrics, so every metric has exactly one implementation).
+# --------------------------------------------------------------------------------------------------
+def _precision(hits: np.ndarray, rel: sp.csr_matrix, k: int) -> np.ndarray:
+    return _with_nan(hits.sum(axis=1) / k, _n_relevant(rel))
+
+
+def _recall(hits: np.ndarray, rel: sp.csr_matrix, k: int) -> np.ndarray:
+    n_rel = _n_relevant(rel)
+    return _with_nan(hits.sum(axis=1) / np.maximum(n_rel, 1.0), n_rel)
+
+
+def _average_precision(hits: np.ndarray, rel: sp.csr_matrix, k: int) -> np.ndarray:
+    n_rel = _n_relevant(rel)
+    ranks = np.arange(1, k + 1, dtype=np.float64)
+    precision_at_i = np.cumsum(hits, axis=1) / ranks
+    ap = (precision_at_i * hits).sum(axis=1) / np.maximum(np.minimum(n_rel, k), 1.0)
+    return _with_nan(ap, n_rel)
+
+
+def _ndcg(gains: np.ndarray, rel: sp.csr_matrix, k: int, graded: bool) -> np.ndarray:
+    n_rel = _n_relevant(rel)
+    disc = _discounts(k)
+    if not graded:
+        dcg = (gains > 0).astype(np.float64) @ disc
+        ideal_cum = np.concatenate([[0.0], np.cumsum(disc)])
+        idcg = ideal_cum[np.minimum(n_rel, k).astype(np.int64)]
+    else:
+        dcg = gains @ disc
+        idcg = _ideal_dcg_graded(rel, k, disc)
+    return _with_nan(dcg / np.where(idcg > 0, idcg, 1.0), n_rel)
+
+
+def _ideal_dcg_graded(rel: sp.csr_matrix, k: int, disc: np.ndarray) -> np.ndarray:
+    n_users = rel.shape[0]
+    counts = np.diff(rel.indptr)
+    rows = np.repeat(np.arange(n_users), counts)
+    order = np.lexsort((-rel.data, rows))  # by row, then grade descending
+    rank_in_row = np.arange(rel.nnz) - rel.indptr[rows]  # rows already sorted, order keeps rows
+    keep = rank_in_row < k
+    contrib = rel.data[order][keep] * disc[rank_in_row[keep]]
+    return np.bincount(rows[keep], weights=contrib, minlength=n_users)
+
+
+def _mrr(hits: np.ndarray, rel: sp.csr_matrix, k: int) -> np.ndarray:
+    any_hit = hits.any(axis=1)
+    first = np.argmax(hits > 0, axis=1)
+    rr = np.where(any_hit, 1.0 / (first + 1.0), 0.0)
+    return _with_nan(rr, _n_relevant(rel))
+
+
+def _hit_rate(hits: np.ndarray, rel: sp.csr_matrix, k: int) -> np.ndarray:
+    return _with_nan(hits.any(axis=1).astype(np.float64), _n_relevant(rel))
+
+
+_BINARY: dict[str, Callable[[np.ndarray, sp.csr_matrix, int], np.ndarray]] = {
+    "precision": _precision,
+    "recall": _recall,
+    "map": _average_precision,
+    "mrr": _mrr,
+    "hit_rate": _hit_rate,
+}
+
+#: Names of the ranking metrics computed by :func:`ranking_metrics`, in display order.
+RANKING_METRICS: tuple[str, ...] = ("ndcg", "map", "recall", "precision", "mrr", "hit_rate")
+
+
+def _binary_metric(name: str, recommended, relevant, k, per_user):
+    rec, k = _as_recommended(recommended, k)
+    rel = _as_relevant(relevant, rec.shape[0])
+    hits = (_gains(rec, rel) > 0).astype(np.float64)
+    return _reduce(_BINARY[name](hits, rel, k), per_user)
+
+
+def precision_at_k(recommended, relevant, k: int | None = None, *, per_user: bool = False):
+    """Precision@k = hits in the top k / k (padding counts as a miss). See the module docstring."""
+    return _binary_metric("precision", recommended, relevant, k, per_user)
+
+
+def recall_at_k(recommended, relevant, k: int | None = None, *, per_user: bool = False):
+    """Recall@k = hits in the top k / |relevant| (not capped at k). See the module docstring."""
+    return _binary_metric("recall", recommended, relevant, k, per_user)
+
+
+def map_at_k(recommended, relevant, k: int | None = None, *, per_user: bool = False):
+    """MAP@k: mean of AP@k = sum_i P@i * rel(i) / min(|relevant|, k). See the module docstring."""
+    return _binary_metric("map", recommended, relevant, k, per_user)
+
+
+def mrr_at_k(recommended, relevant, k: int | None = None, *, per_user: bool = False):
+    """MRR@k: mean of 1 / rank of the first hit within the top k (0 without a hit)."""
+    return _binary_metric("mrr", recommended, relevant, k, per_user)
+
+
+def hit_rate_at_k(recommended, relevant, k: int | None = None, *, per_user: bool = False):
+    """HitRate@k: share of users with at least one hit in the top k."""
+    return _binary_metric("hit_rate", recommended, relevant, k, per_user)
+
+
+def ndcg_at_k(recommended, relevant, k: int | None = None, *, graded: bool = False, per_user: bool = False):
+    """NDCG@k with log2(rank + 1) discount; binary gain, or the grade itself when ``graded``.
+
+    IDCG@k uses the user's ``min(|relevant|, k)`` best grades, so a perfect list scores 1.
+    """
+    rec, k = _as_recommended(recommended, k)
+    rel = _as_relevant(relevant, rec.shape[0])
+    return _reduce(_ndcg(_gains(rec, rel), rel, k, graded), per_user)
+
+
+def ranking_metrics(
+    recommended, relevant, k: int | None = None, *, graded: bool = False, per_user: bool = False
+) -> dict[str, float | np.ndarray]:
+    """All ranking metrics of :data:`RANKING_METRICS` in one pass over the gain matrix.
+
+    Keys are ``"<name>@<k>"``; values are means over users with relevant items (or per-user arrays
+    with NaN for the others when ``per_user``). ``n_users`` is the number of users averaged over.
+    """
+    rec, k = _as_recommended(recommended, k)
+    rel = _as_relevant(relevant, rec.shape[0])
+    gains = _gains(rec, rel)
+    hits = (gains > 0).astype(np.float64)
+    out: dict[str, float | np.ndarray] = {f"ndcg@{k}": _reduce(_ndcg(gains, rel, k, graded), per_user)}
+    for name in RANKING_METRICS[1:]:
+        out[f"{name}@{k}"] = _reduce(_BINARY[name](hits, rel, k), per_user)
+    if not per_user:
+        out["n_users"] = int((_n_relevant(rel) > 0).sum())
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Rating prediction
+# --------------------------------------------------------------------------------------------------
+def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.float64).ravel()
+    p = np.asarray(y_pred, dtype=np.float64).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {t.size} != {p.size}")
+    if t.size == 0:
+        raise ValueError("no ratings to score")
+    return t, p
+
+
+def rmse(y_true, y_pred) -> float:
+    """Root mean squared error ``sqrt(mean((y_true - y_pred)^2))`` over all (user, item) pairs."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error ``mean(|y_true - y_pred|)`` over all (user, item) pairs."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(t - p)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Beyond accuracy
+# --------------------------------------------------------------------------------------------------
+def item_popularity(train) -> np.ndarray:
+    """Number of distinct users with a positive train interaction per item (column degree).
+
+    ``train`` is a user x item sparse matrix (an ``Interactions.matrix``).
+    """
+    m = sp.csr_matrix(train)
+    positive = m.data > 0
+    return np.bincount(m.indices[positive], minlength=m.shape[1]).astype(np.float64)
+
+
+def recommendation_counts(recommended: np.ndarray, n_items: int) -> np.ndarray:
+    """How many lists each item appears in (padding and duplicates ignored), length ``n_items``."""
+    rec, _ = _as_recommended(recommended, None)
+    flat = rec[(rec >= 0) & (rec < n_items)]
+    return np.bincount(flat, minlength=n_items).astype(np.float64)
+
+
+def catalog_coverage(recommended: np.ndarray, n_items: int) -> float:
+    """Share of the catalogue recommended to at least one user: ``|union of lists| / n_items``."""
+    if n_items <= 0:
+        raise ValueError("n_items must be positive")
+    return float((recommendation_counts(recommended, n_items) > 0).sum() / n_items)
+
+
+def gini_index(recommended: np.ndarray, n_items: int) -> float:
+    """Gini index of how often each catalogue item is recommended (popularity bias / concentration).
+
+    With ``c_(1) <= ... <= c_(n)`` the recommendation counts of all ``n = n_items`` items (items never
+    recommended count as 0): ``G = sum_j (2j - n - 1) c_(j) / (n * sum_j c_j)``. 0 means every item is
+    recommended equally often; ``(n - 1) / n`` (about 1) means one item takes every slot. NaN when
+    nothing was recommended.
+    """
+    counts = np.sort(recommendation_counts(recommended, n_items))
+    total = counts.sum()
+    if total == 0:
+        return float("nan")
+    n = counts.size
+    j = np.arange(1, n + 1, dtype=np.float64)
+    return float(((2 * j - n - 1) * counts).sum() / (n * total))
+
+
+def _list_mean(values: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over users (with a non-empty list) of the mean over their list."""
+    n = mask.sum(axis=1)
+    keep = n > 0
+    if not keep.any():
+        return float("nan")
+    per_user = np.where(mask, values, 0.0).sum(axis=1)[keep] / n[keep]
+    return float(per_user.mean())
+
+
+def novelty(recommended: np.ndarray, popularity: np.ndarray, n_train_users: int) -> float:
+    """Mean self-information of the recommended items (Zhou et al., 2010).
+
+    ``novelty = mean_u mean_{i in L_u} -log2 p(i)`` with ``p(i) = pop(i) / n_train_users`` the share
+    of train users who interacted with ``i`` (``pop`` from :func:`item_popularity`). Items without
+    train interactions are counted as if one user had them (``p = 1 / n_train_users``) so the value
+    stays finite. Higher = less popular, more novel items.
+    """
+    rec, _ = _as_recommended(recommended, None)
+    pop = np.asarray(popularity, dtype=np.float64)
+    if n_train_users <= 0:
+        raise ValueError("n_train_users must be positive")
+    mask = (rec >= 0) & (rec < pop.size)
+    p = np.maximum(pop[np.where(mask, rec, 0)], 1.0) / n_train_users
+    return _list_mean(-np.log2(p), mask)
+
+
+def arp(recommended: np.ndarray, popularity: np.ndarray) -> float:
+    """Average Recommended Popularity (Abdollahpouri et al., 2019).
+
+    ``ARP = mean_u mean_{i in L_u} pop(i)`` with ``pop(i)`` the number of train users who interacted
+    with ``i`` (:func:`item_popularity`). Lower = less popularity bias.
+    """
+    rec, _ = _as_recommended(recommended, None)
+    pop = np.asarray(popularity, dtype=np.float64)
+    mask = (rec >= 0) & (rec < pop.size)
+    return _list_mean(pop[np.where(mask, rec, 0)], mask)
+
+
+def _pairwise_mean(recommended: np.ndarray, distance: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean over users (lists with >= 1 valid pair) of the mean distance over the list's pairs.
+
+    ``distance(rec_chunk, valid_chunk)`` returns ``(d, pair_ok)``, both ``(rows, k, k)``.
+    """
+    rec, k = _as_recommended(recommended, None)
+    if k < 2:
+        return float("nan")
+    upper = np.triu(np.ones((k, k), dtype=bool), 1)
+    totals, counts = [], []
+    for start in range(0, rec.shape[0], _PAIR_CHUNK):
+        chunk = rec[start : start + _PAIR_CHUNK]
+        d, ok = distance(chunk, chunk >= 0)
+        ok = ok & upper
+        totals.append(np.where(ok, d, 0.0).sum(axis=(1, 2)))
+        counts.append(ok.sum(axis=(1, 2)))
+    total, count = np.concatenate(totals), np.concatenate(counts)
+    keep = count > 0
+    return float((total[keep] / count[keep]).mean()) if keep.any() else float("nan")
+
+
+def intra_list_diversity_category(recommended: np.ndarray, item_categories: np.ndarray) -> float:
+    """Intra-list diversity by category: share of item pairs in a list whose categories differ.
+
+    For each list ``L_u`` take all unordered pairs ``{i, j}`` of recommended items whose categories
+    are both known (code ``>= 0``); the list's diversity is the share of those pairs with different
+    categories (0 = one category, 1 = all categories distinct). Averaged over lists with at least one
+    such pair; NaN if none.
+    """
+    cats = np.asarray(item_categories, dtype=np.int64)
+
+    def distance(chunk, valid):
+        inside = valid & (chunk < cats.size)
+        c = np.where(inside, cats[np.where(inside, chunk, 0)], -1) if cats.size else np.full(chunk.shape, -1)
+        known = c >= 0
+        return (c[:, :, None] != c[:, None, :]).astype(np.float64), known[:, :, None] & known[:, None, :]
+
+    return _pairwise_mean(recommended, distance)
+
+
+def intra_list_diversity_embedding(recommended: np.ndarray, embeddings: np.ndarray) -> float:
+    """Intra-list diversity by embedding: mean pairwise cosine distance ``1 - cos(e_i, e_j)``.
+
+    Averaged over the unordered pairs of each list, then over lists with at least two items. A
+    zero vector has cosine 0 with everything (distance 1). Range [0, 2].
+    """
+    emb = np.asarray(embeddings, dtype=np.float64)
+    if emb.ndim != 2:
+        raise ValueError(f"embeddings must be 2-D (n_items, dim), got shape {emb.shape}")
+    if np.asarray(recommended).size and np.max(recommended) >= emb.shape[0]:
+        raise ValueError(f"recommended item index {np.max(recommended)} outside embeddings of {emb.shape[0]} items")
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    unit = emb / np.where(norms > 0, norms, 1.0)
+
+    def distance(chunk, valid):
+        vecs = unit[np.where(valid, chunk, 0)]
+        cos = np.einsum("nid,njd->nij", vecs, vecs)
+        return 1.0 - cos, valid[:, :, None] & valid[:, None, :]
+
+    return _pairwise_mean(recommended, distance)

@@ -1,0 +1,35 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class User(AbstractUser):
+    """Vitrine's user. Custom from the first migration so fields can be added without pain."""
+
+
+class Preferences(models.Model):
+    """What a user told us about their recommendations; the serving pipeline obeys every field."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="preferences")
+    excluded_categories = models.ManyToManyField("catalog.Category", blank=True, related_name="+")
+    # {"<category id>": weight in [0, 2]}; 1 is neutral.
+    category_weights = models.JSONField(default=dict, blank=True)
+    diversity_level = models.FloatField(default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    exploration_level = models.FloatField(default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    personalization_enabled = models.BooleanField(default=True)
+    hidden_items = models.ManyToManyField("catalog.Item", blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
+
+    @property
+    def excluded_category_ids(self) -> list[int]:
+        return sorted(category.pk for category in self.excluded_categories.all())
+
+    @property
+    def hidden_item_ids(self) -> list[int]:
+        return sorted(item.pk for item in self.hidden_items.all())
