@@ -1,7 +1,7 @@
 """Read-side queries for the catalog."""
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from catalog.models import Category, Item
 
@@ -70,3 +70,49 @@ def item_get(*, item_id: int, include_inactive: bool = False) -> Item | None:
     if not include_inactive:
         queryset = queryset.filter(is_active=True)
     return queryset.filter(pk=item_id).first()
+
+
+def category_ancestors(*, category: Category) -> list[Category]:
+    """The parent chain of ``category``, root first, ``category`` itself excluded (for breadcrumbs)."""
+    chain: list[Category] = []
+    seen = {category.pk}
+    parent_id = category.parent_id
+    while parent_id is not None and parent_id not in seen:  # ``seen`` guards against a corrupt cycle
+        parent = Category.objects.filter(pk=parent_id).only("pk", "name", "slug", "parent_id").first()
+        if parent is None:
+            break
+        chain.append(parent)
+        seen.add(parent.pk)
+        parent_id = parent.parent_id
+    chain.reverse()
+    return chain
+
+
+def category_children(*, category: Category) -> QuerySet[Category]:
+    return Category.objects.filter(parent=category)
+
+
+def category_item_counts() -> dict[int, int]:
+    """Active items per category id, each count including every category below it (two queries)."""
+    parents = dict(Category.objects.values_list("pk", "parent_id"))
+    direct = dict(
+        Item.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id")).order_by()
+    )
+    totals = dict.fromkeys(parents, 0)
+    for category_id, count in direct.items():
+        seen: set[int] = set()
+        node = category_id
+        while node is not None and node not in seen:
+            totals[node] = totals.get(node, 0) + count
+            seen.add(node)
+            node = parents.get(node)
+    return totals
+
+
+def category_list_with_counts(*, top_level_only: bool = False) -> list[Category]:
+    """Categories, each with ``item_count``: active items in it and below it."""
+    counts = category_item_counts()
+    categories = list(category_list(top_level_only=top_level_only))
+    for category in categories:
+        category.item_count = counts.get(category.pk, 0)
+    return categories

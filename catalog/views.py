@@ -1,32 +1,56 @@
+"""Catalog pages. Views only parse input, call selectors and render."""
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from catalog.selectors import ITEM_ORDERINGS, category_get, category_list, item_get, item_list
+from catalog.forms import ItemFilterForm
+from catalog.selectors import (
+    category_ancestors,
+    category_children,
+    category_descendant_ids,
+    category_get,
+    category_list_with_counts,
+    item_get,
+    item_list,
+)
 from recommendations.selectors import popular_items
 
 PAGE_SIZE = 24
+HOME_POPULAR_LIMIT = 12
+CATEGORY_POPULAR_LIMIT = 6
+SEARCH_MAX_LENGTH = 200
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/home.html", {"popular": popular_items(limit=12)})
+    context = {
+        "popular": popular_items(limit=HOME_POPULAR_LIMIT),
+        "categories": category_list_with_counts(top_level_only=True),
+    }
+    return render(request, "catalog/home.html", context)
 
 
 def category_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/category_index.html", {"categories": category_list().select_related("parent")})
+    return render(request, "catalog/category_index.html", {"categories": category_list_with_counts()})
 
 
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     category = category_get(slug_or_id=slug)
     if category is None:
         raise Http404("No such category.")
-    ordering = request.GET.get("sort", "newest")
-    if ordering not in ITEM_ORDERINGS:
-        ordering = "newest"
-    items = item_list(category=category, ordering=ordering, in_stock=True if request.GET.get("in_stock") else None)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"category": category, "page": page, "sort": ordering, "orderings": list(ITEM_ORDERINGS),
-               "popular": popular_items(limit=6, category_ids=[category.pk])}
+    form = ItemFilterForm(request.GET)
+    filters = form.selector_filters()
+    items = item_list(category=category, **filters)
+    context = {
+        "category": category,
+        "ancestors": category_ancestors(category=category),
+        "children": category_children(category=category),
+        "form": form,
+        "sort": filters["ordering"],
+        "page": Paginator(items, PAGE_SIZE).get_page(request.GET.get("page")),
+        "popular": popular_items(
+            limit=CATEGORY_POPULAR_LIMIT, category_ids=category_descendant_ids(category=category)
+        ),
+    }
     return render(request, "catalog/category_detail.html", context)
 
 
@@ -34,11 +58,13 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_get(item_id=pk)
     if item is None:
         raise Http404("No such item.")
-    return render(request, "catalog/item_detail.html", {"item": item})
+    context = {"item": item, "ancestors": [*category_ancestors(category=item.category), item.category]}
+    return render(request, "catalog/item_detail.html", context)
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
-    items = item_list(query=query) if query else item_list().none()
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = " ".join(request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+    page = None
+    if query:
+        page = Paginator(item_list(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/search.html", {"query": query, "page": page})
