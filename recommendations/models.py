@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -63,12 +64,48 @@ class Event(models.Model):
         return f"{self.event_type} {self.item_id} by {self.user_id or self.session_key}"
 
 
-class RecommenderSettings(models.Model):
-    """Admin-editable singleton: the knobs that change recommendations without code changes."""
+def default_training_models() -> list[dict]:
+    return [{"name": "ials"}, {"name": "itemknn"}, {"name": "ease"}]
 
+
+unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+class RecommenderSettings(models.Model):
+    """Admin-editable singleton: the knobs that change recommendations without code changes.
+
+    Every saved change bumps ``version`` and writes a RecommenderSettingsVersion row, so impressions can name
+    the settings that produced them and an admin can see the history.
+    """
+
+    version = models.PositiveIntegerField(default=1)
+    # Feedback: how much each event type counts (popularity, training). Negative = a negative signal.
     event_type_weights = models.JSONField(default=default_event_type_weights)
     popularity_half_life_hours = models.FloatField(default=72.0)
     popularity_window_days = models.PositiveIntegerField(default=30)
+    # Feed mix (TikTok-style): shares of personal / popular / exploration items in a page; they sum to 1.
+    feed_personal_share = models.FloatField(default=0.6, validators=unit_interval)
+    feed_popular_share = models.FloatField(default=0.2, validators=unit_interval)
+    feed_explore_share = models.FloatField(default=0.2, validators=unit_interval)
+    # Re-ranking: MMR trade-off (1 = relevance only, 0 = diversity only), per-category cap within one page.
+    mmr_lambda = models.FloatField(default=0.7, validators=unit_interval)
+    category_cap = models.PositiveIntegerField(default=4, help_text="Most items of one category in a page.")
+    exploration_rate = models.FloatField(default=0.1, validators=unit_interval)
+    freshness_boost = models.FloatField(default=0.1, validators=unit_interval, help_text="Score bonus for new items.")
+    new_item_days = models.PositiveIntegerField(default=14)
+    exclude_purchased = models.BooleanField(default=True)
+    exclude_viewed = models.BooleanField(default=False)
+    # Training pipeline.
+    training_models = models.JSONField(default=default_training_models, help_text='e.g. [{"name": "ials", "factors": 64}]')
+    training_window_days = models.PositiveIntegerField(default=365)
+    promotion_metric = models.CharField(max_length=32, default="ndcg@10")
+    promotion_margin = models.FloatField(default=0.02, validators=unit_interval,
+                                         help_text="A challenger may be this much worse (relative) and still win.")
+    keep_versions = models.PositiveIntegerField(default=5)
+    ann_exact_max_items = models.PositiveIntegerField(default=50_000, help_text="Above this, an approximate index.")
+    # Wellbeing: a gentle break notice after this many minutes of continuous feed use (0 = off).
+    wellbeing_enabled = models.BooleanField(default=True)
+    wellbeing_session_minutes = models.PositiveIntegerField(default=30)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -90,3 +127,101 @@ class RecommenderSettings(models.Model):
                 raise ValidationError({"event_type_weights": f"Weight of {key!r} must be a number."})
         if self.popularity_half_life_hours <= 0:
             raise ValidationError({"popularity_half_life_hours": "Must be positive."})
+        shares = self.feed_personal_share + self.feed_popular_share + self.feed_explore_share
+        if abs(shares - 1.0) > 1e-6:
+            raise ValidationError({"feed_personal_share": f"The three feed shares must sum to 1 (they sum to {shares:.2f})."})
+        if not isinstance(self.training_models, list) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("name"), str) for entry in self.training_models
+        ):
+            raise ValidationError({"training_models": 'Must be a list of objects with a "name", e.g. [{"name": "ials"}].'})
+
+
+class RecommenderSettingsVersion(models.Model):
+    """One saved state of RecommenderSettings (history for audit and for attributing impressions)."""
+
+    version = models.PositiveIntegerField(unique=True)
+    snapshot = models.JSONField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"Settings v{self.version}"
+
+
+class ModelVersion(models.Model):
+    """One trained model: its artifacts, data window, metrics and lifecycle."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        TRAINING = "training", "Training"
+        EVALUATING = "evaluating", "Evaluating"
+        READY = "ready", "Ready (not promoted)"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+        FAILED = "failed", "Failed"
+        DELETED = "deleted", "Artifacts deleted"
+
+    model_name = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, help_text="0-100 while training.")
+    stage = models.CharField(max_length=32, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    forced = models.BooleanField(default=False, help_text="Promoted by an admin regardless of metrics.")
+    data_start = models.DateTimeField(null=True, blank=True)
+    data_end = models.DateTimeField(null=True, blank=True)
+    n_users = models.PositiveIntegerField(default=0)
+    n_items = models.PositiveIntegerField(default=0)
+    n_events = models.PositiveBigIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per stage.")
+    artifact_path = models.CharField(max_length=500, blank=True)
+    checksums = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    promotion_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["model_name", "status"], name="modelversion_name_status_idx")]
+        constraints = [
+            # At most one active version: web processes serve exactly one.
+            models.UniqueConstraint(fields=["status"], condition=models.Q(status="active"), name="one_active_model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} v{self.pk} ({self.status})"
+
+
+class Impression(models.Model):
+    """An item shown to someone in a recommendation response, for attributing later clicks and experiments."""
+
+    request_id = models.CharField(max_length=36, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="impressions")
+    session_key = models.CharField(max_length=64, blank=True, default="")
+    item = models.ForeignKey("catalog.Item", on_delete=models.CASCADE, related_name="impressions")
+    position = models.PositiveIntegerField()
+    source = models.CharField(max_length=32)
+    score = models.FloatField(default=0.0)
+    reason = models.CharField(max_length=40, blank=True)
+    surface = models.CharField(max_length=24, default="feed", help_text="feed, similar, swipe, api, ...")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="impressions")
+    settings_version = models.PositiveIntegerField(default=1)
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "position"]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="impression_user_time_idx"),
+            models.Index(fields=["session_key", "created_at"], name="impression_session_time_idx"),
+            models.Index(fields=["item", "created_at"], name="impression_item_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} at {self.position} ({self.source})"

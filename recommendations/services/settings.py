@@ -1,14 +1,20 @@
-"""Reading and changing the singleton RecommenderSettings."""
+"""Reading and changing the singleton RecommenderSettings (every change is versioned)."""
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.forms.models import model_to_dict
 
 from common.services import model_update
-from recommendations.models import RecommenderSettings
+from recommendations.models import RecommenderSettings, RecommenderSettingsVersion
 
-SETTINGS_CACHE_KEY = "recommender-settings:v1"
+SETTINGS_CACHE_KEY = "recommender-settings:v2"
 SETTINGS_CACHE_SECONDS = 30
+EDITABLE_FIELDS = [
+    field.name
+    for field in RecommenderSettings._meta.concrete_fields
+    if field.name not in {"id", "version", "updated_at"}
+]
 
 
 def recommender_settings_get() -> RecommenderSettings:
@@ -17,20 +23,41 @@ def recommender_settings_get() -> RecommenderSettings:
     if cached is not None:
         return cached
     with transaction.atomic():
-        instance, _ = RecommenderSettings.objects.get_or_create(pk=1)
+        instance, created = RecommenderSettings.objects.get_or_create(pk=1)
+        if created:
+            _record_version(instance=instance, changed_by=None)
     cache.set(SETTINGS_CACHE_KEY, instance, SETTINGS_CACHE_SECONDS)
     return instance
 
 
-def recommender_settings_update(*, data: dict[str, Any]) -> RecommenderSettings:
-    instance, _ = RecommenderSettings.objects.get_or_create(pk=1)
-    instance, _ = model_update(
-        instance=instance,
-        fields=["event_type_weights", "popularity_half_life_hours", "popularity_window_days"],
-        data=data,
+def settings_snapshot(*, instance: RecommenderSettings) -> dict[str, Any]:
+    return model_to_dict(instance, fields=EDITABLE_FIELDS)
+
+
+def _record_version(*, instance: RecommenderSettings, changed_by: Any) -> None:
+    RecommenderSettingsVersion.objects.update_or_create(
+        version=instance.version,
+        defaults={"snapshot": settings_snapshot(instance=instance), "changed_by": changed_by},
     )
-    cache.delete(SETTINGS_CACHE_KEY)
+
+
+def recommender_settings_update(*, data: dict[str, Any], changed_by: Any = None) -> RecommenderSettings:
+    """Validate and apply a change; bumps the version and records it in the history."""
+    with transaction.atomic():
+        instance, _ = RecommenderSettings.objects.select_for_update().get_or_create(pk=1)
+        instance, has_updated = model_update(instance=instance, fields=EDITABLE_FIELDS, data=data)
+        if has_updated:
+            recommender_settings_version_bump(instance=instance, changed_by=changed_by)
+    recommender_settings_invalidate()
     return instance
+
+
+def recommender_settings_version_bump(*, instance: RecommenderSettings, changed_by: Any = None) -> None:
+    """Called after a saved change (service or admin form): next version number + history row."""
+    latest = RecommenderSettingsVersion.objects.order_by("-version").values_list("version", flat=True).first() or 0
+    instance.version = max(instance.version, latest) + 1
+    RecommenderSettings.objects.filter(pk=instance.pk).update(version=instance.version)
+    _record_version(instance=instance, changed_by=changed_by)
 
 
 def recommender_settings_invalidate() -> None:

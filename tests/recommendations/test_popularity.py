@@ -34,3 +34,22 @@ def test_popular_items_fill_with_newest_when_no_events():
     newest = ItemFactory(created_at=timezone.now())
     ItemFactory(created_at=timezone.now() - dt.timedelta(days=3))
     assert popular_items(limit=1)[0].item == newest
+
+
+@pytest.mark.django_db
+def test_settings_changes_are_versioned_and_validated():
+    from django.core.exceptions import ValidationError
+
+    from recommendations.models import RecommenderSettingsVersion
+    from recommendations.services.settings import recommender_settings_get
+
+    first = recommender_settings_get()
+    assert first.version == 1
+    updated = recommender_settings_update(data={"mmr_lambda": 0.5})
+    assert updated.version == 2
+    assert RecommenderSettingsVersion.objects.get(version=2).snapshot["mmr_lambda"] == 0.5
+    with pytest.raises(ValidationError):
+        recommender_settings_update(data={"feed_personal_share": 0.9})  # shares no longer sum to 1
+    with pytest.raises(ValidationError):
+        recommender_settings_update(data={"event_type_weights": {"teleport": 1}})
+    assert recommender_settings_get().version == 2
