@@ -112,7 +112,7 @@ def category_item_counts() -> dict[int, int]:
 def category_list_with_counts(*, top_level_only: bool = False) -> list[Category]:
     """Categories, each with ``item_count``: active items in it and below it."""
     counts = category_item_counts()
-    categories = list(category_list(top_level_only=top_level_only))
+    categories = list(category_list(top_level_only=top_level_only).select_related("parent"))
     for category in categories:
         category.item_count = counts.get(category.pk, 0)
     return categories

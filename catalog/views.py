@@ -37,12 +37,14 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     category = category_get(slug_or_id=slug)
     if category is None:
         raise Http404("No such category.")
+    ancestors = category_ancestors(category=category)
     form = ItemFilterForm(request.GET)
     filters = form.selector_filters()
     items = item_list(category=category, **filters)
     context = {
         "category": category,
-        "ancestors": category_ancestors(category=category),
+        "ancestors": ancestors,
+        "nav_active": (ancestors[0] if ancestors else category).slug,
         "children": category_children(category=category),
         "form": form,
         "sort": filters["ordering"],
@@ -58,7 +60,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_get(item_id=pk)
     if item is None:
         raise Http404("No such item.")
-    context = {"item": item, "ancestors": [*category_ancestors(category=item.category), item.category]}
+    ancestors = [*category_ancestors(category=item.category), item.category]
+    context = {"item": item, "ancestors": ancestors, "nav_active": ancestors[0].slug}
     return render(request, "catalog/item_detail.html", context)
 
 
