@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api-v1"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("recommendations.urls")),
     path("", include("users.urls")),
     path("", include("catalog.urls")),
 ]
