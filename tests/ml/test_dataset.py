@@ -1,0 +1,198 @@
+import json
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from ml.dataset import IdMap, Interactions, ItemFeatures
+from ml.synthetic import planted_interactions
+
+DAY = 86400.0
+
+
+# ----------------------------------------------------------------------- IdMap
+def test_idmap_from_values_is_sorted_unique_and_vectorized():
+    m = IdMap.from_values([30, 10, 20, 10, 30])
+    assert m.external_ids.tolist() == [10, 20, 30] and len(m) == 3
+    assert m.to_index([20, 10, 30, 20]).tolist() == [1, 0, 2, 1]
+    assert m.to_index([20]).dtype == np.int64
+    assert m.to_external([2, -1, 0]).tolist() == [30, -1, 10]
+
+
+def test_idmap_unknown_ids_raise_or_ignore():
+    m = IdMap.from_values([1, 2, 3])
+    with pytest.raises(KeyError, match="99"):
+        m.to_index([1, 99])
+    assert m.to_index([1, 99, 3], missing="ignore").tolist() == [0, -1, 2]
+    assert 2 in m and 7 not in m
+
+
+def test_idmap_strings_sentinel_and_coercion():
+    m = IdMap.from_values(["b", "a", "c"])
+    assert m.to_index(["c", "a"]).tolist() == [2, 0]
+    assert m.to_external([1, -1]).tolist() == ["b", ""]
+    ints = IdMap.from_values([5, 7])
+    assert ints.to_index(["7"]).tolist() == [1]  # numeric strings find integer ids
+    assert ints.to_index(["x"], missing="ignore").tolist() == [-1]
+    with pytest.raises(KeyError):
+        ints.to_index(["x"])
+    assert IdMap.from_values(["5"]).to_index([5]).tolist() == [0]
+
+
+def test_idmap_json_roundtrip_duplicates_and_extend():
+    for m in (IdMap.from_values([3, 1, 2]), IdMap.from_values(["x", "y"]), IdMap(np.zeros(0, np.int64))):
+        again = IdMap.from_json(json.dumps(m.to_json()))
+        assert again == m and again.external_ids.dtype.kind == m.external_ids.dtype.kind
+    with pytest.raises(ValueError, match="duplicate"):
+        IdMap([1, 1])
+    m = IdMap([5, 3])  # unsorted order is kept
+    ext = m.extend([3, 9, 4])
+    assert ext.external_ids.tolist() == [5, 3, 4, 9]
+    assert ext.to_index([5, 3, 9]).tolist() == [0, 1, 3]
+
+
+# ----------------------------------------------------------------- from_events
+def test_event_type_weights_values_and_unknown_types():
+    data = Interactions.from_events(
+        user_ids=["u1", "u1", "u1", "u2"],
+        item_ids=["a", "a", "b", "b"],
+        event_types=["view", "purchase", "impression", "view"],
+        values=[5, 3, 1, 2],
+        event_type_weights={"view": 1.0, "purchase": 4.0},
+    )
+    assert data.user_map.external_ids.tolist() == ["u1", "u2"]
+    assert data.item_map.external_ids.tolist() == ["a", "b"]
+    # values are not weights unless asked; the unknown type is dropped
+    np.testing.assert_allclose(data.matrix.toarray(), [[5.0, 0.0], [0.0, 1.0]])
+    assert len(data.log) == 3
+    weighted = Interactions.from_events(
+        user_ids=[1, 1, 2], item_ids=[1, 2, 1], values=[5.0, 2.0, 4.0], value_weighting=True, min_value=4.0
+    )
+    np.testing.assert_allclose(weighted.matrix.toarray(), [[5.0], [4.0]])  # item 2 only had a rating < 4
+
+
+def test_time_decay_half_life():
+    now = 1_000_000_000.0
+    data = Interactions.from_events(
+        user_ids=[1, 1, 1],
+        item_ids=[10, 20, 30],
+        timestamps=[now, now - 7 * DAY, now - 14 * DAY],
+        half_life_days=7.0,
+    )
+    np.testing.assert_allclose(data.matrix.toarray(), [[1.0, 0.5, 0.25]], rtol=1e-6)
+    later = Interactions.from_events(
+        user_ids=[1], item_ids=[10], timestamps=[now], half_life_days=1.0, now=now + DAY
+    )
+    np.testing.assert_allclose(later.matrix.toarray(), [[0.5]])
+    with pytest.raises(ValueError):
+        Interactions.from_events(user_ids=[1], item_ids=[1], half_life_days=1.0)
+
+
+@pytest.mark.parametrize("how, expected", [("sum", 6.0), ("max", 3.0), ("last", 1.0)])
+def test_aggregation(how, expected):
+    data = Interactions.from_events(
+        user_ids=[1, 1, 1], item_ids=[7, 7, 7], values=[3.0, 2.0, 1.0], value_weighting=True,
+        timestamps=[30.0, 10.0, 40.0], aggregate=how,
+    )
+    # time order: 2.0 @10, 3.0 @30, 1.0 @40
+    assert data.matrix.toarray()[0, 0] == pytest.approx(expected)
+    assert data.log.timestamp.tolist() == [10.0, 30.0, 40.0]
+
+
+def test_negative_totals_are_dropped_but_logged():
+    data = Interactions.from_events(
+        user_ids=[1, 1, 1, 2, 3, 3],
+        item_ids=[1, 1, 2, 2, 1, 9],
+        event_types=["view", "skip", "view", "view", "view", "skip"],
+        event_type_weights={"view": 1.0, "skip": -3.0},
+    )
+    dense = data.matrix.toarray()
+    assert dense[0, 0] == 0 and dense[0, 1] == 1 and dense[1, 1] == 1 and dense[2, 0] == 1
+    assert data.matrix.nnz == 3 and (data.matrix.data > 0).all()
+    # item 9 never had a positive interaction: not in the map, its events are gone
+    assert data.item_map.external_ids.tolist() == [1, 2]
+    assert len(data.log) == 5 and len(data.log.positive()) == 4
+    assert data.matrix.dtype == np.float32 and sp.isspmatrix_csr(data.matrix)
+
+
+def test_min_interactions_is_iterative_k_core():
+    # user 3 has 2 items, but item 4 only has user 3 -> after dropping item 4, user 3 has 1 item
+    users = [1, 1, 2, 2, 3, 3]
+    items = [1, 2, 1, 2, 1, 4]
+    data = Interactions.from_events(user_ids=users, item_ids=items, min_user_interactions=2, min_item_interactions=2)
+    assert data.user_map.external_ids.tolist() == [1, 2]
+    assert data.item_map.external_ids.tolist() == [1, 2]
+    assert data.nnz == 4
+
+
+def test_given_maps_keep_alignment_and_drop_unknown():
+    users, items = IdMap.from_values([1, 2, 3]), IdMap.from_values([10, 20, 30, 40])
+    data = Interactions.from_events(
+        user_ids=[2, 9, 3], item_ids=[40, 10, 99], user_map=users, item_map=items
+    )
+    assert data.user_map is users and data.item_map is items
+    assert data.shape == (3, 4)
+    assert data.matrix.toarray()[1, 3] == 1 and data.nnz == 1
+
+
+def test_log_is_time_ordered_and_datetime64_accepted():
+    ts = np.array(["2024-01-02", "2024-01-01", "2024-01-03"], dtype="datetime64[s]")
+    data = Interactions.from_events(user_ids=[1, 2, 3], item_ids=[1, 1, 1], timestamps=ts)
+    assert np.all(np.diff(data.log.timestamp) > 0)
+    assert data.log.timestamp[0] == pytest.approx(1704067200.0)
+    assert data.user_map.to_external(data.log.user_index).tolist() == [2, 1, 3]
+    no_time = Interactions.from_events(user_ids=[5, 4], item_ids=[1, 2])
+    assert no_time.log.timestamp.tolist() == [0.0, 1.0]
+
+
+def test_item_features_are_aligned_by_ids():
+    feats = ItemFeatures(text=["a", "b", "c"], category=[1, 2, 3], item_ids=np.array([30, 10, 20]))
+    data = Interactions.from_events(user_ids=[1, 1, 1], item_ids=[10, 30, 40], item_features=feats)
+    assert data.item_map.external_ids.tolist() == [10, 30, 40]
+    assert data.item_features.text == ["b", "a", ""]
+    assert data.item_features.category.tolist() == [2, 1, -1]
+    with pytest.raises(ValueError):
+        Interactions.from_events(user_ids=[1], item_ids=[1], item_features=ItemFeatures(text=["a", "b"]))
+
+
+def test_filter_and_subset_keep_maps():
+    syn = planted_interactions(n_users=50, n_items=40, n_clusters=4, seed=1)
+    data = syn.to_interactions()
+    sub = data.subset_users([0, 3])
+    assert sub.user_map is data.user_map and set(np.flatnonzero(sub.user_counts())) <= {0, 3}
+    np.testing.assert_allclose(sub.matrix[3].toarray(), data.matrix[3].toarray())
+    keep = data.log.timestamp < np.median(data.log.timestamp)
+    early = data.filter_events(keep)
+    assert early.item_map is data.item_map and len(early.log) == keep.sum()
+    rebuilt = data.filter_events(np.ones(len(data.log), bool))
+    assert (rebuilt.matrix != data.matrix).nnz == 0
+
+
+def test_from_matrix_defaults():
+    data = Interactions.from_matrix(np.array([[0, 2], [1, -1]]))
+    assert data.user_map.external_ids.tolist() == [0, 1] and data.nnz == 2 and data.log is None
+
+
+def test_planted_interactions_is_deterministic_and_structured():
+    a = planted_interactions(n_users=200, n_items=100, n_clusters=5, seed=3, repeat_probability=0.2,
+                             sequential_strength=0.3)
+    b = planted_interactions(n_users=200, n_items=100, n_clusters=5, seed=3, repeat_probability=0.2,
+                             sequential_strength=0.3)
+    c = planted_interactions(n_users=200, n_items=100, n_clusters=5, seed=4)
+    np.testing.assert_array_equal(a.item_ids, b.item_ids)
+    np.testing.assert_array_equal(a.timestamps, b.timestamps)
+    assert not np.array_equal(a.item_ids[:100], c.item_ids[:100])
+    on_taste = a.item_clusters[a.item_ids - 5_000_000] == a.user_clusters[a.user_ids - 1_000_000]
+    assert on_taste.mean() > 0.7
+    data = a.to_interactions()
+    assert len(data.log) > data.nnz  # repeat purchases
+    assert len(a.item_texts) == 100 and data.item_features is not None
+
+
+def test_from_events_scales_to_a_million_rows():
+    syn = planted_interactions(n_users=50_000, n_items=5_000, n_clusters=20, interactions_per_user=20, seed=0)
+    t = time.perf_counter()
+    data = syn.to_interactions(half_life_days=30.0)
+    assert time.perf_counter() - t < 15.0  # ~1-2 s on one core; generous for shared CI
+    assert len(data.log) == len(syn)
