@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
@@ -342,7 +342,10 @@ class _CategoryResolver:
             category = Category.objects.filter(slug=slug).first() or Category.objects.filter(name__iexact=name).order_by("pk").first()
             if category is None:
                 category = Category(name=name[:120], slug=slug, parent=parent)
-                category.full_clean()
+                try:
+                    category.full_clean()
+                except ValidationError as error:
+                    raise ValidationError({"category": error.messages}) from error
                 category.save()
                 self.created += 1
             self._by_key[key] = category
@@ -394,28 +397,23 @@ def _catalog_chunk_write(*, chunk: list[tuple[int, dict[str, Any]]], resolver: _
         to_update: dict[str, Item] = {}
         update_fields: set[str] = set()
         for line_number, clean in cleaned:
-            try:
-                category = resolver.get(name=clean["category"], parent_name=clean["parent_category"])
-            except ValidationError as error:
-                errors[line_number] = {"category": [" ".join(error.messages)]}
-                continue
             sku = clean["sku"]
             values = {name: clean[name] for name in ITEM_FIELDS if name in clean}
-            values["category_id"] = category.pk
             item = existing.get(sku) or to_create.get(sku)
             is_new = item is None
             if is_new:
                 item = Item(sku=sku, price=Decimal("0.00"), created_at=now)
-            before = {name: getattr(item, name) for name in values} if not is_new else {}
+            before = {name: getattr(item, name) for name in [*values, "category_id"]}
             for name, value in values.items():
                 setattr(item, name, value)
             try:
+                # Validate the row before touching categories, so a rejected row creates nothing.
                 item.full_clean(exclude=["category"], validate_unique=False, validate_constraints=False)
+                item.category_id = resolver.get(name=clean["category"], parent_name=clean["parent_category"]).pk
             except ValidationError as error:
                 errors[line_number] = {name: list(messages) for name, messages in error.message_dict.items()}
-                if not is_new:
-                    for name, value in before.items():  # leave the stored item as it was
-                        setattr(item, name, value)
+                for name, value in before.items():  # leave the item as it was
+                    setattr(item, name, value)
                 continue
             if is_new:
                 to_create[sku] = item
@@ -435,6 +433,7 @@ def _catalog_chunk_write(*, chunk: list[tuple[int, dict[str, Any]]], resolver: _
         if to_update:
             Item.objects.bulk_update(list(to_update.values()), sorted(update_fields), batch_size=500)
     summary.add_errors(errors)
+    reset_queries()  # with DEBUG on, Django would keep every query of a long import in memory
 
 
 IMPORT_FORMATS = ("csv", "movielens")

@@ -2,9 +2,11 @@
 
 Validation is hand-written rather than a DRF serializer per event because it runs on every ingested
 event (API batches of 1,000 and importers streaming millions of rows): it checks the whole batch with one
-query for item ids and one for already-stored client ids, and returns errors keyed by position.
+query for item ids, and returns errors keyed by position. On PostgreSQL the write is a single
+``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (see ``_event_insert_postgresql``).
 """
 import datetime as dt
+import json
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -25,6 +27,7 @@ MAX_CONTEXT_CHARS = 2000
 MAX_CLOCK_SKEW = dt.timedelta(days=1)
 EARLIEST_TIMESTAMP = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 DEVICES = frozenset({"desktop", "mobile", "tablet", "tv", "other"})
+MAX_BIGINT = 2**63 - 1
 VALUE_REQUIRED = {EventType.RATING: (0.0, 10.0), EventType.DWELL: (0.0, 86400.0)}
 
 
@@ -167,6 +170,20 @@ def _validate_one(raw: Any, now: dt.datetime) -> tuple[dict[str, Any] | None, di
     return (None if errors else clean), errors
 
 
+def _item_ids_existing(*, item_ids: set[int]) -> set[int]:
+    """Which of these item ids exist. On PostgreSQL one ``= ANY(array)`` parameter instead of an IN list of up to
+    1,000 bound parameters (measurably cheaper per API batch)."""
+    item_ids = {item_id for item_id in item_ids if 0 < item_id <= MAX_BIGINT}
+    if not item_ids:
+        return set()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table, pk = connection.ops.quote_name(Item._meta.db_table), connection.ops.quote_name(Item._meta.pk.column)
+            cursor.execute(f"SELECT {pk} FROM {table} WHERE {pk} = ANY(%s)", [sorted(item_ids)])
+            return {row[0] for row in cursor.fetchall()}
+    return set(Item.objects.filter(pk__in=item_ids).values_list("pk", flat=True))
+
+
 def event_batch_validate(*, events: Sequence[Any], allow_user_field: bool) -> tuple[list[dict[str, Any]], dict[int, dict[str, list[str]]]]:
     """Check every event; resolve SKUs and item ids with one query each. Returns (clean events, errors by position)."""
     now = timezone.now()
@@ -183,7 +200,7 @@ def event_batch_validate(*, events: Sequence[Any], allow_user_field: bool) -> tu
 
     item_ids = {c["item_id"] for c in cleaned if c and "item_id" in c}
     skus = {c["sku"] for c in cleaned if c and "sku" in c}
-    known_ids = set(Item.objects.filter(pk__in=item_ids).values_list("pk", flat=True)) if item_ids else set()
+    known_ids = _item_ids_existing(item_ids=item_ids)
     sku_to_id = dict(Item.objects.filter(sku__in=skus).values_list("sku", "pk")) if skus else {}
     user_ids = {c["user_id"] for c in cleaned if c and "user_id" in c}
     if user_ids:
@@ -232,41 +249,118 @@ def event_ingest(*, actor: Actor, events: Sequence[Any], allow_user_field: bool 
     for clean in cleaned:
         clean.setdefault("user_id", actor.user_id)
         clean["session_key"] = "" if clean["user_id"] is not None else actor.session_key
-    return _event_write(cleaned=cleaned)
+    result = _event_write(cleaned=cleaned)
+    if result.accepted:
+        _serving_state_touch(cleaned=cleaned)
+    return result
+
+
+def _serving_state_touch(*, cleaned: list[dict[str, Any]]) -> None:
+    """Real time: the actors' next recommendations are rebuilt from their new events, without retraining."""
+    from recommendations.services.serving.cache import actor_state_touch
+
+    actor_state_touch(
+        user_ids={c["user_id"] for c in cleaned if c["user_id"] is not None},
+        session_keys={c["session_key"] for c in cleaned if c["user_id"] is None},
+    )
 
 
 def _event_write(*, cleaned: list[dict[str, Any]]) -> IngestResult:
-    """Write validated events (each with ``user_id`` and ``session_key`` set), skipping stored client ids."""
+    """Write validated events (each with ``user_id`` and ``session_key`` set), skipping stored client ids.
+
+    A client id already stored, stored concurrently by another request, or repeated earlier in the batch makes
+    the event a duplicate (first writer wins).
+    """
     result = IngestResult()
-    client_ids = [c["client_event_id"] for c in cleaned]
+    first_in_batch: dict[str, dict[str, Any]] = {}
+    for clean in cleaned:
+        first_in_batch.setdefault(clean["client_event_id"], clean)
+    fresh = list(first_in_batch.values())
+    if not fresh:
+        return result
     with transaction.atomic():
-        stored = set(Event.objects.filter(client_event_id__in=client_ids).values_list("client_event_id", flat=True))
-        seen_in_batch: set[str] = set()
-        to_create: list[Event] = []
-        for clean in cleaned:
-            client_id = clean["client_event_id"]
-            if client_id in stored or client_id in seen_in_batch:
-                result.statuses.append("duplicate")
-                result.duplicates += 1
-                continue
-            seen_in_batch.add(client_id)
-            to_create.append(
-                Event(
-                    client_event_id=client_id,
-                    user_id=clean["user_id"],
-                    session_key=clean["session_key"],
-                    item_id=clean["item_id"],
-                    event_type=clean["event_type"],
-                    value=clean["value"],
-                    context=clean["context"],
-                    timestamp=clean["timestamp"],
-                )
-            )
+        if connection.vendor == "postgresql":
+            inserted = _event_insert_postgresql(events=fresh)
+        else:
+            inserted = _event_insert_generic(events=fresh)
+    for clean in cleaned:
+        client_id = clean["client_event_id"]
+        if client_id in inserted and first_in_batch[client_id] is clean:
             result.statuses.append("accepted")
-        # ignore_conflicts: a concurrent request that stored the same client id first wins; ours is a duplicate.
-        Event.objects.bulk_create(to_create, batch_size=1000, ignore_conflicts=True)
-        result.accepted = len(to_create)
+            result.accepted += 1
+        else:
+            result.statuses.append("duplicate")
+            result.duplicates += 1
     return result
+
+
+def _event_insert_generic(*, events: list[dict[str, Any]]) -> set[str]:
+    """Any database: skip client ids already stored, bulk-insert the rest. Returns the client ids written."""
+    client_ids = [c["client_event_id"] for c in events]
+    stored = set(Event.objects.filter(client_event_id__in=client_ids).values_list("client_event_id", flat=True))
+    to_create = [
+        Event(
+            client_event_id=clean["client_event_id"],
+            user_id=clean["user_id"],
+            session_key=clean["session_key"],
+            item_id=clean["item_id"],
+            event_type=clean["event_type"],
+            value=clean["value"],
+            context=clean["context"],
+            timestamp=clean["timestamp"],
+        )
+        for clean in events
+        if clean["client_event_id"] not in stored
+    ]
+    # ignore_conflicts: a concurrent request that stored the same client id first wins.
+    Event.objects.bulk_create(to_create, batch_size=1000, ignore_conflicts=True)
+    return {event.client_event_id for event in to_create}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"Cannot serialise {type(value).__name__}")
+
+
+def _event_insert_postgresql(*, events: list[dict[str, Any]]) -> set[str]:
+    """PostgreSQL hot path: one INSERT ... ON CONFLICT DO NOTHING RETURNING from a single JSON parameter.
+
+    Building 1,000 model instances and binding 9,000 parameters (Django's bulk_create) costs several times what
+    PostgreSQL spends storing the rows; serialising the batch once with ``json.dumps`` (C) and letting
+    ``json_populate_recordset`` turn it into table rows is close to COPY. RETURNING says which rows were new, so
+    no query for already-stored client ids is needed. Columns come from the model, with their Python defaults.
+    """
+    quote = connection.ops.quote_name
+    table = quote(Event._meta.db_table)
+    fields = [field for field in Event._meta.concrete_fields if not field.primary_key]
+    now = timezone.now()
+    known = {"client_event_id", "user_id", "session_key", "item_id", "event_type", "value", "context", "timestamp"}
+    extra = {field.attname: field.get_default() for field in fields if field.attname not in known}
+    if "created_at" in extra:
+        extra["created_at"] = now.isoformat()  # serialised once, not once per row
+    rows = [
+        {
+            "client_event_id": clean["client_event_id"],
+            "user_id": clean["user_id"],
+            "session_key": clean["session_key"],
+            "item_id": clean["item_id"],
+            "event_type": clean["event_type"],
+            "value": clean["value"],
+            "context": clean["context"],
+            "timestamp": clean["timestamp"].isoformat(),
+            **extra,
+        }
+        for clean in events
+    ]
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
+        f"ON CONFLICT (client_event_id) DO NOTHING RETURNING client_event_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=_json_default, separators=(",", ":"))])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def event_ingest_rows(*, rows: Iterable[tuple[int, dict[str, Any]]], chunk_size: int = 5000) -> Iterable[tuple[IngestResult, dict[int, dict[str, list[str]]]]]:
@@ -299,4 +393,7 @@ def _ingest_chunk(chunk: list[tuple[int, dict[str, Any]]]) -> tuple[IngestResult
             continue
         clean["session_key"] = "" if clean["user_id"] is not None else session_key
         writable.append(clean)
-    return _event_write(cleaned=writable), line_errors
+    result = _event_write(cleaned=writable)
+    if result.accepted:
+        _serving_state_touch(cleaned=writable)
+    return result, line_errors
