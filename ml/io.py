@@ -27,7 +27,8 @@ MovieLens
   ``userId,movieId,rating,timestamp`` with a header.
 * item metadata: ML-100k ``u.item`` (pipe-separated, latin-1, 19 genre flags) or ML-latest
   ``movies.csv`` (``movieId,title,genres`` with ``|``-separated genres), see :func:`read_item_catalog`.
-  Every genre becomes a tag; the first genre is the item's category.
+  Every genre becomes a tag; the first genre is the item's category. A generic item CSV
+  (``item_id,category[,title][,tags]``) is read by the same function.
 """
 from __future__ import annotations
 
@@ -44,10 +45,8 @@ __all__ = [
     "COLUMNS",
     "FORMATS",
     "DataFormatError",
-    "EventLog",
+    "RawEvents",
     "ItemCatalog",
-    "apply_implicit_threshold",
-    "filter_min_user_interactions",
     "iter_csv",
     "iter_events",
     "read_csv",
@@ -83,7 +82,7 @@ class DataFormatError(ValueError):
 
 
 @dataclass
-class EventLog:
+class RawEvents:
     """Parallel arrays of raw events, in file order. Optional columns are ``None`` when absent."""
 
     user_ids: np.ndarray
@@ -95,15 +94,15 @@ class EventLog:
     def __len__(self) -> int:
         return int(self.user_ids.shape[0])
 
-    def select(self, mask_or_index: np.ndarray) -> "EventLog":
+    def select(self, mask_or_index: np.ndarray) -> "RawEvents":
         """A new log with the rows picked by a boolean mask or an index array."""
-        return EventLog(**{
+        return RawEvents(**{
             f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[mask_or_index]
             for f in fields(self)
         })  # fmt: skip
 
     @classmethod
-    def concatenate(cls, logs: Iterable["EventLog"]) -> "EventLog":
+    def concatenate(cls, logs: Iterable["RawEvents"]) -> "RawEvents":
         logs = list(logs)
         if not logs:
             raise DataFormatError("no events")
@@ -122,8 +121,16 @@ class EventLog:
         return cls(**out)
 
     def as_kwargs(self) -> dict[str, np.ndarray | None]:
-        """Keyword arguments for ``Interactions.from_events`` (plural names, as the dataset expects)."""
+        """Keyword arguments for ``Interactions.from_events`` (same names)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def to_interactions(self, **kwargs):
+        """``Interactions.from_events`` of these events; ``kwargs`` are passed through
+        (``event_type_weights``, ``min_value``, ``min_user_interactions``, ``item_features``...).
+        """
+        from ml.dataset import Interactions
+
+        return Interactions.from_events(**self.as_kwargs(), **kwargs)
 
 
 @dataclass
@@ -137,6 +144,21 @@ class ItemCatalog:
 
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])
+
+    def to_item_features(self):
+        """:class:`ml.dataset.ItemFeatures` keyed by ``item_ids`` (aligned later by the dataset):
+        text = title, category = code of the primary category, tags = all genres."""
+        from ml.dataset import ItemFeatures
+
+        names = sorted({c for c in self.categories if c})
+        code = {name: i for i, name in enumerate(names)}
+        return ItemFeatures(
+            text=list(self.titles),
+            category=np.array([code.get(c, -1) for c in self.categories], dtype=np.int64),
+            tags=[list(t) for t in self.tags],
+            category_names=names,
+            item_ids=self.item_ids,
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,13 +269,13 @@ def _parse_timestamps(texts: list[str], line0: int) -> np.ndarray:
         raise
 
 
-def _rows_to_log(rows: list[list[str]], columns: list[str], line0: int) -> EventLog:
+def _rows_to_log(rows: list[list[str]], columns: list[str], line0: int) -> RawEvents:
     width = len(columns)
     for i, row in enumerate(rows):
         if len(row) != width:
             raise DataFormatError(f"line {line0 + i}: expected {width} fields, got {len(row)}")
     cols = dict(zip(columns, zip(*rows))) if rows else {c: () for c in columns}
-    return EventLog(
+    return RawEvents(
         user_ids=_parse_ids(list(cols["user_id"]), "user_id", line0),
         item_ids=_parse_ids(list(cols["item_id"]), "item_id", line0),
         event_types=np.asarray([t.strip() for t in cols["event_type"]]).astype(str) if "event_type" in cols else None,
@@ -262,8 +284,8 @@ def _rows_to_log(rows: list[list[str]], columns: list[str], line0: int) -> Event
     )
 
 
-def iter_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimiter: str | None = None) -> Iterator[EventLog]:
-    """Yield :class:`EventLog` chunks of at most ``chunk_rows`` events from a generic CSV file."""
+def iter_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimiter: str | None = None) -> Iterator[RawEvents]:
+    """Yield :class:`RawEvents` chunks of at most ``chunk_rows`` events from a generic CSV file."""
     with _open_text(path) as handle:
         try:
             first_line = handle.readline()
@@ -295,16 +317,16 @@ def iter_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimite
             line0 += n_read
 
 
-def read_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimiter: str | None = None) -> EventLog:
-    """The whole generic CSV file as one :class:`EventLog` (see the module docstring)."""
+def read_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimiter: str | None = None) -> RawEvents:
+    """The whole generic CSV file as one :class:`RawEvents` (see the module docstring)."""
     return _concat_or_empty(iter_csv(path, chunk_rows=chunk_rows, delimiter=delimiter), path)
 
 
-def _concat_or_empty(chunks: Iterator[EventLog], path) -> EventLog:
+def _concat_or_empty(chunks: Iterator[RawEvents], path) -> RawEvents:
     chunks = list(chunks)
     if not chunks:
         raise DataFormatError(f"{path}: no events")
-    return chunks[0] if len(chunks) == 1 else EventLog.concatenate(chunks)
+    return chunks[0] if len(chunks) == 1 else RawEvents.concatenate(chunks)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -334,8 +356,8 @@ def _iter_numeric(path, *, delimiter: str, n_cols: int, skip_header: bool, chunk
             line0 += len(lines)
 
 
-def _ratings_log(block: np.ndarray) -> EventLog:
-    return EventLog(
+def _ratings_log(block: np.ndarray) -> RawEvents:
+    return RawEvents(
         user_ids=block[:, 0].astype(np.int64),
         item_ids=block[:, 1].astype(np.int64),
         event_types=None,
@@ -344,19 +366,19 @@ def _ratings_log(block: np.ndarray) -> EventLog:
     )
 
 
-def read_movielens(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> EventLog:
+def read_movielens(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> RawEvents:
     """MovieLens-100k ``u.data``: tab-separated ``user item rating timestamp`` (value = rating)."""
     blocks = _iter_numeric(path, delimiter="\t", n_cols=4, skip_header=False, chunk_rows=chunk_rows, name="MovieLens u.data")
     return _concat_or_empty((_ratings_log(b) for b in blocks), path)
 
 
-def read_movielens_latest(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> EventLog:
+def read_movielens_latest(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> RawEvents:
     """MovieLens-latest ``ratings.csv``: ``userId,movieId,rating,timestamp`` with a header."""
     blocks = _iter_numeric(path, delimiter=",", n_cols=4, skip_header=True, chunk_rows=chunk_rows, name="MovieLens ratings.csv")
     return _concat_or_empty((_ratings_log(b) for b in blocks), path)
 
 
-def iter_events(path: str | Path, fmt: str = "csv", *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[EventLog]:
+def iter_events(path: str | Path, fmt: str = "csv", *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawEvents]:
     """Chunks of any supported format (``csv``, ``movielens``, ``movielens-latest``)."""
     if fmt == "csv":
         yield from iter_csv(path, chunk_rows=chunk_rows)
@@ -368,19 +390,35 @@ def iter_events(path: str | Path, fmt: str = "csv", *, chunk_rows: int = DEFAULT
         raise DataFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def read_events(path: str | Path, fmt: str = "csv", *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> EventLog:
-    """The whole file in one :class:`EventLog`; ``fmt`` as in :func:`iter_events`."""
+def read_events(path: str | Path, fmt: str = "csv", *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> RawEvents:
+    """The whole file in one :class:`RawEvents`; ``fmt`` as in :func:`iter_events`."""
     if fmt not in FORMATS:
         raise DataFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return _concat_or_empty(iter_events(path, fmt, chunk_rows=chunk_rows), path)
 
 
-def read_item_catalog(path: str | Path) -> ItemCatalog:
-    """Item titles and genres from ML-100k ``u.item`` or ML-latest ``movies.csv`` (auto-detected).
+def _generic_catalog(path, header: list[str], reader) -> ItemCatalog:
+    col = {name: header.index(name) for name in ("item_id", "category", "title", "tags") if name in header}
+    rows = [r for r in reader if r]
+    for n, row in enumerate(rows, 2):
+        if len(row) != len(header):
+            raise DataFormatError(f"{path}: line {n}: expected {len(header)} fields, got {len(row)}")
+    ids = _parse_ids([r[col["item_id"]] for r in rows], "item_id", 2)
+    categories = [r[col["category"]].strip() for r in rows]
+    tags = [[t for t in r[col["tags"]].split("|") if t] for r in rows] if "tags" in col else [[c] if c else [] for c in categories]
+    titles = [r[col["title"]] for r in rows] if "title" in col else [""] * len(rows)
+    return ItemCatalog(item_ids=ids, titles=titles, categories=categories, tags=tags)
 
-    ``u.item``: ``id|title|release date|video release date|IMDb URL|<19 genre flags>``, latin-1.
-    ``movies.csv``: ``movieId,title,genres`` with genres separated by ``|`` (``(no genres listed)``
-    means none). Every genre is a tag; the first one is the category ("" when there is none).
+
+def read_item_catalog(path: str | Path) -> ItemCatalog:
+    """Item titles, categories and tags from a file (format auto-detected).
+
+    * ML-100k ``u.item``: ``id|title|release date|video release date|IMDb URL|<19 genre flags>``,
+      latin-1. Every genre is a tag; the first one is the category ("" when there is none).
+    * ML-latest ``movies.csv``: ``movieId,title,genres`` with genres separated by ``|``
+      (``(no genres listed)`` means none); genres as for ``u.item``.
+    * generic CSV with a header holding ``item_id`` and ``category`` (optional ``title``, ``tags``
+      separated by ``|``).
     """
     with _open_text(path, encoding="latin-1") as handle:
         text = handle.read()
@@ -404,8 +442,12 @@ def read_item_catalog(path: str | Path) -> ItemCatalog:
     else:
         reader = csv.reader(io.StringIO("\n".join(lines)))
         header = [h.strip().lower() for h in next(reader)]
+        if "item_id" in header and "category" in header:
+            return _generic_catalog(path, header, reader)
         if header[:3] != ["movieid", "title", "genres"]:
-            raise DataFormatError(f"{path}: expected u.item or a movies.csv with header movieId,title,genres")
+            raise DataFormatError(
+                f"{path}: expected u.item, a movies.csv (movieId,title,genres) or a CSV with item_id,category[,title][,tags]"
+            )
         for n, row in enumerate(reader, 2):
             if len(row) < 3:
                 raise DataFormatError(f"{path}: line {n}: expected movieId,title,genres")
@@ -421,26 +463,3 @@ def read_item_catalog(path: str | Path) -> ItemCatalog:
         categories=[t[0] if t else "" for t in tags],
         tags=tags,
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# Filters applied before building a dataset
-# --------------------------------------------------------------------------------------------------
-def apply_implicit_threshold(log: EventLog, threshold: float) -> EventLog:
-    """Keep only events with ``value >= threshold`` (ratings become positives), values set to 1."""
-    if log.values is None:
-        raise DataFormatError("--implicit-threshold needs a value/rating column")
-    kept = log.select(log.values >= threshold)
-    kept.values = np.ones(len(kept), dtype=np.float64)
-    return kept
-
-
-def filter_min_user_interactions(log: EventLog, min_interactions: int) -> EventLog:
-    """Drop users with fewer than ``min_interactions`` distinct items (one pass, not iterated)."""
-    if min_interactions <= 1:
-        return log
-    users, user_codes = np.unique(log.user_ids, return_inverse=True)
-    _, item_codes = np.unique(log.item_ids, return_inverse=True)
-    pairs = np.unique(user_codes.astype(np.int64) * (item_codes.max() + 1) + item_codes)
-    distinct = np.bincount(pairs // (item_codes.max() + 1), minlength=users.size)
-    return log.select(distinct[user_codes] >= min_interactions)

@@ -77,7 +77,8 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def format_table(results: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *, show_params: bool = False) -> str:
-    """A fixed-width text table: model, every metric, fit seconds (and params when asked)."""
+    """A fixed-width text table: model, every metric, fit seconds; below it the failures and, with
+    ``show_params``, the parameters chosen by a search."""
     columns = list(columns) if columns is not None else metric_columns(results)
     header = ["model", *columns, "fit_s"]
     rows = []
@@ -96,8 +97,13 @@ def format_table(results: Sequence[Mapping[str, Any]], columns: Sequence[str] | 
     for result in results:
         if "error" in result:
             notes.append(f"{result['model']}: FAILED: {result['error']}")
-        elif show_params and result.get("params"):
-            notes.append(f"{result['model']}: {json.dumps(to_jsonable(result['params']), sort_keys=True)}")
+        elif show_params and "search" in result:
+            search = result["search"]
+            chosen = json.dumps(to_jsonable(search["best_params"]), sort_keys=True) if search["best_params"] else "defaults"
+            notes.append(
+                f"{result['model']}: chosen {chosen} (validation {search['metric']}={_fmt(search['best_score'])}, "
+                f"{len(search['trials'])} trials)"
+            )
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
@@ -143,11 +149,11 @@ def grouped_bar_chart(ax, labels: Sequence[str], series: Mapping[str, Sequence[f
         ax.set_yscale("log")
     ax.grid(axis="y", alpha=0.3)
     if len(series) > 1:
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
 def plot_leaderboard(results: Sequence[Mapping[str, Any]], path: str | Path, *, title: str = "") -> Path:
-    """PNG with three panels: ranking metrics, [0, 1] beyond-accuracy metrics, fit seconds."""
+    """PNG with three stacked panels: ranking metrics, [0, 1] beyond-accuracy metrics, fit seconds."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -160,7 +166,7 @@ def plot_leaderboard(results: Sequence[Mapping[str, Any]], path: str | Path, *, 
 
     ranking = [c for c in columns if c.split("@")[0] in RANKING_METRICS]
     unit = [c for c in columns if c.split("@")[0] in ("coverage", "ild_category", "ild_embedding", "gini")]
-    fig, axes = plt.subplots(1, 3, figsize=(max(12, 2.2 * len(labels) * 1.5), 4.8))
+    fig, axes = plt.subplots(3, 1, figsize=(max(9.0, 0.9 * len(labels) + 4), 14))
     grouped_bar_chart(axes[0], labels, {c: [r["metrics"].get(c) for r in ok] for c in ranking}, title="Accuracy")
     grouped_bar_chart(axes[1], labels, {c: [r["metrics"].get(c) for r in ok] for c in unit}, title="Beyond accuracy")
     grouped_bar_chart(axes[2], labels, {"fit seconds": [r.get("fit_seconds") for r in ok]}, title="Fit time (s)", log=True)

@@ -1,0 +1,198 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from ml.dataset import Interactions, ItemFeatures
+from ml.evaluation.evaluator import evaluate_model, evaluate_models, evaluation_users
+from ml.models.base import Recommender
+
+
+class PopScores(Recommender):
+    """Scores every item by its train popularity, ties to the lower index (test-local, so the
+    expected lists are obvious)."""
+
+    def _fit(self, dataset):
+        self.scores_ = self.item_popularity_ - 1e-3 * np.arange(self.item_popularity_.size)
+
+    def _score_history(self, history, item_indices=None):
+        pop = self.scores_ if item_indices is None else self.scores_[item_indices]
+        return np.tile(pop, (history.shape[0], 1)).astype(np.float32)
+
+
+class Oracle(Recommender):
+    """Knows the test matrix: a perfect ranker."""
+
+    def __init__(self, *, truth=None):
+        self.truth = truth
+
+    def _fit(self, dataset):
+        self.truth_ = sp.csr_matrix(self.truth, dtype=np.float32)
+
+    def _score_users(self, user_indices, item_indices=None):
+        dense = self.truth_[user_indices].toarray()
+        return dense if item_indices is None else dense[:, item_indices]
+
+
+class RatingEcho(Oracle):
+    """Predicts ratings = truth + 1 (to check RMSE/MAE plumbing)."""
+
+    predicts_ratings = True
+
+    def _score_users(self, user_indices, item_indices=None):
+        return super()._score_users(user_indices, item_indices) + 1.0
+
+
+#            items 0  1  2  3  4
+TRAIN = np.array([[1, 1, 0, 0, 0],   # u0
+                  [0, 0, 0, 0, 0],   # u1: unknown at train time -> skipped
+                  [1, 0, 0, 0, 0],   # u2: no test items -> skipped
+                  [0, 0, 0, 0, 1]])  # u3  # fmt: skip
+TEST = np.array([[0, 1, 1, 0, 0],    # u0: item 1 repeats a train pair -> dropped, relevant {2}
+                 [0, 0, 0, 1, 0],
+                 [0, 0, 0, 0, 0],
+                 [1, 1, 0, 0, 0]])   # u3: relevant {0, 1}  # fmt: skip
+
+
+def split():
+    features = ItemFeatures(category=np.array([0, 0, 1, 1, -1]))
+    return (
+        Interactions.from_matrix(TRAIN, item_features=features),
+        Interactions.from_matrix(TEST, item_features=features),
+    )
+
+
+def test_eligible_users_and_relevant_items():
+    train, test = split()
+    users, relevant = evaluation_users(train, test)
+    assert users.tolist() == [0, 3]
+    assert [sorted(relevant[i].indices.tolist()) for i in range(2)] == [[2], [0, 1]]
+    users, relevant = evaluation_users(train, test, exclude_seen=False)
+    assert sorted(relevant[0].indices.tolist()) == [1, 2]
+
+
+def test_popularity_by_hand():
+    # train popularity: item0 2, item1 1, item4 1, others 0
+    # u0 (train {0, 1} excluded): scores item2 0, item3 0, item4 1 -> [4, 2] ; rel {2}: hit at rank 2
+    # u3 (train {4} excluded): [0, 1] ; rel {0, 1}: hits at 1 and 2
+    train, test = split()
+    result = evaluate_model(PopScores(), train, test, k=2)
+    m = result["metrics"]
+    assert result["n_users"] == 2 and result["n_train_users"] == 3 and result["n_items"] == 5
+    assert m["ndcg@2"] == pytest.approx((1 / math.log2(3) + 1.0) / 2)
+    assert m["recall@2"] == pytest.approx(1.0)
+    assert m["precision@2"] == pytest.approx((0.5 + 1.0) / 2)
+    assert m["map@2"] == pytest.approx((0.5 + 1.0) / 2)  # u0: P@2 / min(1, 2)
+    assert m["mrr@2"] == pytest.approx((0.5 + 1.0) / 2)
+    assert m["hit_rate@2"] == 1.0
+    assert m["coverage@2"] == pytest.approx(4 / 5)  # {4, 2, 0, 1}
+    # categories 0 0 1 1 -1: u0 [4, 2] has an unknown category -> no pair; u3 [0, 1] same -> 0
+    assert m["ild_category@2"] == pytest.approx(0.0)
+    # ARP: u0 (1 + 0)/2, u3 (2 + 1)/2 -> 1.0
+    assert m["arp@2"] == pytest.approx(1.0)
+    # novelty with 3 train users: p = 1/3 (item4), 1/3 (item2 clipped), 2/3, 1/3
+    expected_nov = ((2 * math.log2(3)) / 2 + (math.log2(3 / 2) + math.log2(3)) / 2) / 2
+    assert m["novelty@2"] == pytest.approx(expected_nov)
+    assert "ild_embedding@2" not in m  # PopScores has no embeddings
+    assert result["fit_seconds"] >= 0 and "rmse" not in m
+
+
+def test_without_exclude_seen_train_items_count():
+    # u0 gets [0, 1]; relevant {1, 2}: hit at rank 2 -> (1/log2 3) / (1 + 1/log2 3); u3 as before: 1
+    train, test = split()
+    m = evaluate_model(PopScores(), train, test, k=2, exclude_seen=False)["metrics"]
+    u0 = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
+    assert m["ndcg@2"] == pytest.approx((u0 + 1.0) / 2)
+
+
+def test_oracle_is_perfect_and_embeddings_are_used():
+    train, test = split()
+    m = evaluate_model(Oracle(truth=TEST), train, test, k=3)["metrics"]
+    assert m["ndcg@3"] == pytest.approx(1.0) and m["map@3"] == pytest.approx(1.0)
+    emb = np.eye(5)
+    m = evaluate_model(Oracle(truth=TEST), train, test, k=2, item_embeddings=emb)["metrics"]
+    assert m["ild_embedding@2"] == pytest.approx(1.0)  # orthogonal vectors: distance 1
+
+
+def test_rating_errors_for_rating_predictors():
+    data_tr = Interactions.from_events(user_ids=[0, 0, 1], item_ids=[0, 1, 0], values=[4.0, 5.0, 3.0])
+    data_te = Interactions.from_events(
+        user_ids=[0, 1, 1], item_ids=[2, 1, 2], values=[2.0, 4.0, 1.0], user_map=data_tr.user_map, item_map=data_tr.item_map
+    )
+    # item 2 is unknown to the train map -> dropped by the dataset; test pairs (1, 1) rating 4
+    truth = sp.csr_matrix(([4.0], ([1], [1])), shape=(2, 2))
+    m = evaluate_model(RatingEcho(truth=truth), data_tr, data_te, k=1)["metrics"]
+    assert m["rmse"] == pytest.approx(1.0) and m["mae"] == pytest.approx(1.0)  # predicts 4 + 1
+
+
+def test_mismatched_maps_are_rejected():
+    train, _ = split()
+    other = Interactions.from_matrix(TEST[:, :4])
+    with pytest.raises(ValueError, match="share"):
+        evaluate_model(PopScores(), train, other, k=2)
+
+
+def test_evaluate_models_rejects_unknown_before_fitting():
+    pytest.importorskip("ml.models.popularity")
+    train, test = split()
+    with pytest.raises(ValueError, match="unknown model"):
+        evaluate_models(["pop", "no_such_model"], train, test, k=2)
+
+
+# ---------------------------------------------------------------------------------------- search
+from ml.evaluation import search as S  # noqa: E402
+
+
+def test_candidates_defaults_first_then_grid_or_sample():
+    space = {"a": [1, 2], "b": ["x", "y", "z"]}
+    grid = S.candidates(space, n_trials=10)
+    assert grid[0] == {} and len(grid) == 1 + 6 and {"a": 2, "b": "z"} in grid
+    sample = S.candidates(space, n_trials=4, seed=1)
+    assert sample[0] == {} and len(sample) == 4
+    assert len({tuple(sorted(p.items())) for p in sample[1:]}) == 3  # distinct points
+    assert all(p["a"] in (1, 2) and p["b"] in ("x", "y", "z") for p in sample[1:])
+    assert S.candidates(space, n_trials=4, seed=1) == sample  # seeded
+    assert S.candidates({}, n_trials=5) == [{}]
+
+
+def test_declared_spaces_name_real_parameters():
+    import inspect
+
+    from ml.models.registry import available_models, get_model_class
+
+    for name, space in S.SEARCH_SPACES.items():
+        if name not in available_models():
+            continue
+        try:
+            cls = get_model_class(name)
+        except ImportError:  # optional dependency (torch) or a model still being written
+            continue
+        params = set(inspect.signature(cls.__init__).parameters)
+        assert set(space) <= params, f"{name}: {set(space) - params}"
+
+
+def test_search_sees_only_train(monkeypatch):
+    from ml.synthetic import planted_interactions
+    from ml.split import random_split
+
+    data = planted_interactions(n_users=80, n_items=40, n_clusters=2, interactions_per_user=10, seed=0).to_interactions()
+    train, test = random_split(data, test_size=0.25, seed=0)
+    seen = []
+    real = S.evaluate_model
+
+    def spy(model, fit_part, valid_part, **kwargs):
+        seen.append((fit_part, valid_part))
+        return real(model, fit_part, valid_part, **kwargs)
+
+    monkeypatch.setattr(S, "evaluate_model", spy)
+    result = S.tune_and_evaluate("pop", train, test, k=5, n_trials=2, seed=0)
+    assert len(seen) == 3  # two trials, then the refit on train scored on test
+    assert seen[-1] == (train, test)
+    train_keys, test_keys = set(train.pair_keys().tolist()), set(test.pair_keys().tolist())
+    for fit_part, valid_part in seen[:-1]:
+        valid_keys = set(valid_part.pair_keys().tolist())
+        assert valid_keys and valid_keys <= train_keys and not valid_keys & test_keys
+        assert set(fit_part.pair_keys().tolist()) | valid_keys == train_keys
+    assert result["search"]["best_params"] in ({}, {"by": "weight"}, {"by": "users"})
+    assert result["n_users"] > 0 and "ndcg@5" in result["metrics"]
