@@ -77,8 +77,9 @@ class NotFittedError(RuntimeError, AttributeError):
 def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``k`` of a dense matrix: ``(indices int64, values float32)``.
 
-    Descending by score, ties by lower column index; ``-inf`` / NaN entries are
-    never returned (index ``-1``, score ``-inf``).  Uses ``np.argpartition``.
+    Descending by score; among the returned items ties go to the lower column index, but which of several
+    items tied exactly at the k-th score is kept is argpartition's (deterministic) choice, not the lowest
+    index. ``-inf`` / NaN entries are never returned (index ``-1``, score ``-inf``).
     """
     scores = np.asarray(scores, dtype=np.float32)
     if scores.ndim != 2:
