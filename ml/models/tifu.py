@@ -104,7 +104,7 @@ class TIFUKNN(Recommender):
     def __init__(
         self,
         *,
-        n_neighbors: int = 300,
+        n_neighbors: int | None = None,
         within_decay: float = 0.9,
         group_decay: float = 0.7,
         group_size: int = 7,
@@ -120,8 +120,19 @@ class TIFUKNN(Recommender):
         self.session_gap_seconds = session_gap_seconds
         self.metric = metric
 
+    def resolved_n_neighbors(self, n_users: int) -> int:
+        """``n_neighbors``, or by default 5% of the users clipped to [20, 300].
+
+        The paper's k (300-900) is for 10k-20k-user data sets, i.e. a few percent of the users; a fixed 300 on a
+        1,000-user shop averages a third of everyone and washes out personalization (on the demo data NDCG@10
+        0.094 at k=300 vs 0.196 at k=50, random split), so the default scales with the population.
+        """
+        if self.n_neighbors is not None:
+            return int(self.n_neighbors)
+        return int(min(300, max(20, round(0.05 * n_users))))
+
     def _validate_params(self) -> None:
-        if self.n_neighbors < 0 or self.group_size < 1:
+        if (self.n_neighbors is not None and self.n_neighbors < 0) or self.group_size < 1:
             raise ValueError("n_neighbors must be >= 0 and group_size >= 1")
         if not (0 < self.within_decay <= 1 and 0 < self.group_decay <= 1):
             raise ValueError("within_decay and group_decay must be in (0, 1]")
@@ -187,7 +198,7 @@ class TIFUKNN(Recommender):
         Q = sp.csr_matrix(Q, dtype=np.float32)
         own = np.asarray(Q.toarray(), dtype=np.float32)
         alpha = float(self.alpha)
-        K = int(self.n_neighbors)
+        K = self.resolved_n_neighbors(n_users)
         if K == 0 or alpha == 1.0 or not valid.any():
             out = alpha * own
             return out if item_indices is None else out[:, item_indices]
