@@ -185,6 +185,10 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # --- training pipeline (issue #6) ---------------------------------------------------------------
+    # Refreshed by the running training job; a pending row whose heartbeat stopped was abandoned by a dead worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # -------------------------------------------------------------------------------------------------
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -192,6 +196,9 @@ class ModelVersion(models.Model):
         constraints = [
             # At most one active version: web processes serve exactly one.
             models.UniqueConstraint(fields=["status"], condition=models.Q(status="active"), name="one_active_model_version"),
+            # At most one queued/running retrain per model: concurrent "retrain now" clicks give one version (#6).
+            models.UniqueConstraint(fields=["model_name"], condition=models.Q(status__in=["queued", "training", "evaluating"]),
+                                    name="one_pending_model_version_per_model"),
         ]
 
     def __str__(self) -> str:

@@ -130,6 +130,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3300)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Training pipeline (#6). An unacknowledged task is redelivered by Redis after the visibility timeout (worker
+# lost): keep it above the longest task; tests shorten it to see a redelivery.
+# How often a worker looks for such messages: every interval x throttle seconds (kombu's defaults: 10 x 10).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
+VITRINE_TRAINING_SOFT_TIME_LIMIT = env.int("VITRINE_TRAINING_SOFT_TIME_LIMIT", default=3300)
+VITRINE_TRAINING_TIME_LIMIT = env.int("VITRINE_TRAINING_TIME_LIMIT", default=3600)
+# The per-model training lock expires this many seconds after the last heartbeat of a dead worker.
+VITRINE_TRAINING_LOCK_TTL = env.float("VITRINE_TRAINING_LOCK_TTL", default=120.0)
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
