@@ -18,9 +18,9 @@ module is only reached through the registry's lazy import of a torch model.
 
 from __future__ import annotations
 
-import copy
 import io
 import math
+import pickle
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -29,11 +29,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 import torch
-
-# torch warns that sparse CSR support is "beta" on first use; we rely only on
-# CSR @ dense (and its backward w.r.t. the dense operand), which is stable.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+import torch.nn.functional as F
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -94,13 +90,27 @@ def csr_rows_to_dense(matrix: sp.csr_matrix, rows: np.ndarray, device: torch.dev
 def scipy_to_torch_csr(matrix: sp.spmatrix, device: torch.device) -> torch.Tensor:
     m = sp.csr_matrix(matrix, dtype=np.float32)
     m.sort_indices()
-    return torch.sparse_csr_tensor(
-        torch.from_numpy(m.indptr.astype(np.int64)),
-        torch.from_numpy(m.indices.astype(np.int64)),
-        torch.from_numpy(m.data),
-        size=m.shape,
-        device=device,
-    )
+    with warnings.catch_warnings():
+        # torch flags sparse CSR as "beta"; we only use CSR @ dense and its backward
+        # with respect to the dense operand, which are stable.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(m.indptr.astype(np.int64)),
+            torch.from_numpy(m.indices.astype(np.int64)),
+            torch.from_numpy(m.data),
+            size=m.shape,
+            device=device,
+        )
+
+
+def scipy_to_torch_sparse(matrix: sp.spmatrix, device: torch.device) -> torch.Tensor:
+    """Sparse operand for ``torch.sparse.mm`` with autograd on the dense side: CSR on CPU
+    (fastest there), coalesced COO on CUDA (the layout with the most mature backward)."""
+    if device.type == "cpu":
+        return scipy_to_torch_csr(matrix, device)
+    m = sp.coo_matrix(matrix, dtype=np.float32)
+    idx = torch.from_numpy(np.vstack([m.row, m.col]).astype(np.int64))
+    return torch.sparse_coo_tensor(idx, torch.from_numpy(m.data), size=m.shape).coalesce().to(device)
 
 
 def items_to_csr(item_lists: Sequence[Sequence[int]], n_items: int, weights: Sequence[Sequence[float]] | None = None) -> sp.csr_matrix:
@@ -355,7 +365,7 @@ def fit_loop(
             if not math.isnan(val) and val > best:
                 best, bad_evals = val, 0
                 history.best_epoch = epoch
-                best_state = copy.deepcopy({k: v.detach().clone() for k, v in module.state_dict().items()})
+                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
             else:
                 bad_evals += 1
         now = time.perf_counter()
@@ -419,3 +429,205 @@ def batched_scores(
 
 def to_numpy_state(state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy() for k, v in state.items()}
+
+
+# --------------------------------------------------------------------------- recommender mixin
+
+WEIGHTS_FILE = "weights.pt"
+
+
+def cosine_rows(vectors: np.ndarray, rows: np.ndarray, subset: np.ndarray | None) -> np.ndarray:
+    """Cosine similarities of ``vectors[rows]`` against ``vectors`` (or ``vectors[subset]``)."""
+    v = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    unit = np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
+    right = unit if subset is None else unit[subset]
+    return unit[rows] @ right.T
+
+
+class TorchModelMixin:
+    """Shared plumbing for recommenders backed by a torch module in ``net_``.
+
+    Put it *before* the base class: ``class MultiVAE(TorchModelMixin, FactorModel)``.
+    The host class provides the common hyperparameters ``epochs``, ``batch_size``,
+    ``lr``, ``weight_decay``, ``patience``, ``val_fraction``, ``random_state``,
+    ``device`` and ``progress``, and implements ``_build_net()`` from its
+    hyperparameters plus its JSON-able learned state (sizes), so a loaded
+    artifact rebuilds the same network before ``load_state_dict``.
+
+    Artifacts: the base class writes config.json + arrays.npz; this mixin adds
+    ``weights.pt`` (the module's ``state_dict``, read back with
+    ``torch.load(weights_only=True)``), covered by the same SHA256 manifest.
+
+    ``progress_callback`` (instance attribute, not a hyperparameter) receives one
+    dict per epoch, e.g. for a Celery task's progress reporting.
+    """
+
+    _state_exclude: tuple[str, ...] = ("net_",)
+    progress_callback: ProgressCallback | None = None
+    #: evaluation batch (users) for validation NDCG
+    val_batch_users: int = 512
+    val_k: int = 10
+    max_val_users: int = 1000
+
+    # -- hyperparameter checks shared by every neural model
+    def _validate_common(self) -> None:
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ValueError("epochs must be an int >= 1")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ValueError("batch_size must be an int >= 1")
+        if not self.lr > 0:
+            raise ValueError("lr must be > 0")
+        if not self.weight_decay >= 0:
+            raise ValueError("weight_decay must be >= 0")
+        if not (isinstance(self.patience, int) and self.patience >= 0):
+            raise ValueError("patience must be an int >= 0 (0 disables early stopping)")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError("val_fraction must be in [0, 1)")
+        if not (str(self.device) in ("auto", "cpu") or str(self.device).startswith("cuda")):
+            raise ValueError("device must be 'auto', 'cpu' or 'cuda[:n]'")
+
+    # -- device
+    def _torch_device(self, *, strict: bool = False) -> torch.device:
+        """The configured device. Outside of ``fit`` a CUDA model loaded on a machine
+        without CUDA falls back to CPU instead of failing."""
+        dev = self._cache.get("torch_device")
+        if dev is None:
+            try:
+                dev = resolve_device(self.device)
+            except RuntimeError:
+                if strict:
+                    raise
+                dev = torch.device("cpu")
+            self._cache["torch_device"] = dev
+        return dev
+
+    # -- training
+    def _start_fit(self) -> tuple[np.random.Generator, torch.device]:
+        dev = self._torch_device(strict=True)
+        rng = seed_everything(self.random_state)
+        return rng, dev
+
+    def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    def _run_training(
+        self,
+        net: torch.nn.Module,
+        run_epoch: Callable[[int], float],
+        evaluate: Callable[[], float] | None,
+    ) -> TrainHistory:
+        cb = self.progress_callback
+        progress = cb if cb is not None else bool(self.progress)
+        history = fit_loop(
+            net,
+            run_epoch,
+            epochs=self.epochs,
+            evaluate=evaluate,
+            patience=self.patience,
+            progress=progress,
+            name=self.name or type(self).__name__,
+        )
+        self.train_history_ = history.to_dict()
+        return history
+
+    def _validation_matrix(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> ValidationSplit:
+        return holdout_matrix(matrix, rng, val_fraction=self.val_fraction, max_val_users=self.max_val_users)
+
+    def _evaluator(self, split: ValidationSplit, score_rows: Callable[[np.ndarray], torch.Tensor], seen=None):
+        if split.empty:
+            return None
+        return lambda: evaluate_ndcg(score_rows, split, k=self.val_k, batch_size=self.val_batch_users, seen=seen)
+
+    # -- network construction / artifacts
+    def _build_net(self) -> torch.nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _save_extra(self, directory) -> list[str]:
+        from pathlib import Path
+
+        save_state(self.net_.state_dict(), Path(directory) / WEIGHTS_FILE)
+        return [WEIGHTS_FILE]
+
+    def _load_extra(self, directory) -> None:
+        from pathlib import Path
+
+        from ml.artifacts import ArtifactError
+
+        dev = self._torch_device()
+        net = self._build_net().to(dev)
+        try:
+            state = load_state(Path(directory) / WEIGHTS_FILE, dev)
+            net.load_state_dict(state)
+        except (OSError, RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            # wrong shapes, not a weights file, or objects that weights_only=True refuses to unpickle
+            raise ArtifactError(f"cannot load {WEIGHTS_FILE}: {exc}") from exc
+        net.eval()
+        self.net_ = net
+
+    @property
+    def history(self) -> TrainHistory | None:
+        """Training curve of the last fit (``None`` before fit)."""
+        d = vars(self).get("train_history_")
+        if d is None:
+            return None
+        h = TrainHistory(
+            epochs=[EpochRecord(**e) for e in d["epochs"]],
+            best_epoch=d["best_epoch"],
+            best_val_ndcg=d["best_val_ndcg"],
+            stopped_early=d["stopped_early"],
+        )
+        return h
+
+
+def gradient_fold_in(
+    init: list[torch.Tensor],
+    logits_fn: Callable[[list[torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor],
+    history: sp.csr_matrix,
+    n_items: int,
+    *,
+    n_neg: int,
+    steps: int,
+    lr: float,
+    l2: float,
+    seed: int,
+) -> list[torch.Tensor]:
+    """Fit fresh per-row user parameters by gradient steps, everything else frozen.
+
+    ``init``: tensors of shape ``(n_rows, ...)`` (start values, e.g. the mean
+    trained user vector). ``logits_fn(params, rows, items)`` returns logits for
+    aligned ``rows``/``items``. Loss per row = BCE over its history items
+    (positives) and ``n_neg`` negatives per positive drawn once with
+    ``np.random.default_rng(seed)``, plus ``l2 * ||params_row||^2``; rows are
+    independent (per-row mean losses are summed), so the result for a row does
+    not depend on the other rows in the batch except through negative draws.
+    """
+    h = sp.csr_matrix(history)
+    n_rows = h.shape[0]
+    device = init[0].device
+    params = [p.detach().clone().requires_grad_(True) for p in init]
+    counts = np.diff(h.indptr)
+    if h.nnz == 0 or steps <= 0:
+        return [p.detach() for p in params]
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n_rows), counts)
+    pos = h.indices.astype(np.int64)
+    neg = NegativeSampler(sp.csr_matrix((np.ones(h.nnz, np.float32), h.indices, h.indptr), shape=h.shape)).sample(rows, n_neg, rng)
+    all_rows = np.concatenate([rows, np.repeat(rows, n_neg)])
+    all_items = np.concatenate([pos, neg.reshape(-1)])
+    labels = np.concatenate([np.ones(len(pos), np.float32), np.zeros(neg.size, np.float32)])
+    per_row = np.bincount(all_rows, minlength=n_rows).astype(np.float32)
+    r_t = torch.from_numpy(all_rows).to(device)
+    i_t = torch.from_numpy(all_items).to(device)
+    y_t = torch.from_numpy(labels).to(device)
+    w_t = torch.from_numpy(1.0 / np.maximum(per_row[all_rows], 1.0)).to(device)
+    opt = torch.optim.Adam(params, lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        logit = logits_fn(params, r_t, i_t)
+        loss = (F.binary_cross_entropy_with_logits(logit, y_t, reduction="none") * w_t).sum()
+        if l2 > 0:
+            loss = loss + l2 * sum(p.pow(2).sum() for p in params)
+        loss.backward()
+        opt.step()
+    return [p.detach() for p in params]

@@ -3,7 +3,7 @@ Powering Graph Convolution Network for Recommendation").
 
 * Graph: bipartite user-item adjacency ``A = [[0, R], [R^T, 0]]`` (R binarised) and the
   symmetric normalisation ``A_hat = D^-1/2 A D^-1/2`` (eq. 7), held as a torch sparse
-  CSR tensor. Isolated nodes get a zero row.
+  tensor (CSR on CPU, COO on CUDA). Isolated nodes get a zero row.
 * Propagation: ``E^(k+1) = A_hat E^(k)`` for ``k < K`` -- no weight matrices, no
   non-linearity, no self loops (eq. 3).
 * Layer combination: ``E = mean_k E^(k)``, i.e. ``alpha_k = 1/(K+1)`` (eq. 4, the
@@ -29,6 +29,13 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ml.dataset import Interactions
+from ml.models.base import FactorModel
+from ml.models.neural.common import NegativeSampler, TorchModelMixin, evaluate_ndcg, minibatches, scipy_to_torch_sparse
+from ml.models.registry import register
+
+__all__ = ["LightGCN", "LightGCNNet", "normalized_adjacency"]
 
 
 def normalized_adjacency(interactions: sp.spmatrix) -> sp.csr_matrix:
@@ -84,3 +91,124 @@ class LightGCNNet(nn.Module):
             + self.item_emb.weight[neg].pow(2).sum()
         ) / (2 * len(users))
         return bpr, l2 * ego
+
+
+@register("lightgcn")
+class LightGCN(TorchModelMixin, FactorModel):
+    """LightGCN with the paper's defaults (64 factors, 3 layers, Adam 1e-3, L2 1e-4,
+    batch 2048). Each mini-batch propagates the whole graph (as in the paper), so an
+    epoch costs ``n_batches * K`` sparse products; raise ``batch_size`` on big graphs.
+
+    After training, the final embeddings are computed once more on the *full*
+    training graph (the validation edges held out for early stopping included) and
+    stored as ``user_factors_`` / ``item_factors_``; scoring, ``similar_items`` and
+    ``item_embeddings`` are the shared :class:`FactorModel` path. Fold-in: see the
+    module docstring.
+    """
+
+    def __init__(
+        self,
+        *,
+        factors: int = 64,
+        n_layers: int = 3,
+        l2: float = 1e-4,
+        epochs: int = 200,
+        batch_size: int = 2048,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        patience: int = 10,
+        val_fraction: float = 0.1,
+        random_state: int = 0,
+        device: str = "auto",
+        progress: bool = False,
+    ):
+        self.factors = factors
+        self.n_layers = n_layers
+        self.l2 = l2
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    def _validate_params(self) -> None:
+        self._validate_common()
+        if self.factors < 1:
+            raise ValueError("factors must be >= 1")
+        if self.n_layers < 1:
+            raise ValueError("n_layers must be >= 1 (0 layers is plain BPR-MF)")
+        if self.l2 < 0:
+            raise ValueError("l2 must be >= 0")
+
+    def _build_net(self) -> LightGCNNet:
+        return LightGCNNet(self.n_users, self.n_items, self.factors, self.n_layers)
+
+    def _fit(self, dataset: Interactions) -> None:
+        rng, dev = self._start_fit()
+        split = self._validation_matrix(dataset.binarized(), rng)
+        train = split.train
+        adj = scipy_to_torch_sparse(normalized_adjacency(train), dev)
+        net = self._build_net().to(dev)
+        opt = self._optimizer(net)
+        pair_users = np.repeat(np.arange(train.shape[0], dtype=np.int64), np.diff(train.indptr))
+        pair_items = train.indices.astype(np.int64)
+        sampler = NegativeSampler(train)
+
+        def run_epoch(epoch: int) -> float:
+            total, n = 0.0, 0
+            for b in minibatches(len(pair_users), self.batch_size, rng):
+                u, i = pair_users[b], pair_items[b]
+                j = sampler.sample(u, 1, rng)[:, 0]
+                bpr, reg = net.bpr_loss(
+                    adj,
+                    torch.from_numpy(u).to(dev),
+                    torch.from_numpy(i).to(dev),
+                    torch.from_numpy(j).to(dev),
+                    self.l2,
+                )
+                loss = bpr + reg
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(b)
+                n += len(b)
+            return total / max(n, 1)
+
+        def evaluate() -> float:
+            users_e, items_e = net.propagate(adj)
+            return evaluate_ndcg(
+                lambda rows: users_e[torch.from_numpy(split.users[rows]).to(dev)] @ items_e.T,
+                split,
+                k=self.val_k,
+                batch_size=self.val_batch_users,
+            )
+
+        self._run_training(net, run_epoch, None if split.empty else evaluate)
+        self.net_ = net
+        full = dataset.binarized()
+        with torch.no_grad():
+            layers = net.layers(scipy_to_torch_sparse(normalized_adjacency(full), dev))
+            final = torch.stack(layers).mean(0).cpu().numpy()
+            below_top = torch.stack(layers[:-1]).sum(0)[self.n_users :].cpu().numpy()
+        self.user_factors_ = np.ascontiguousarray(final[: self.n_users], dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(final[self.n_users :], dtype=np.float32)
+        self.item_layer_sum_ = np.ascontiguousarray(below_top, dtype=np.float32)
+        self.item_degree_ = np.bincount(full.indices, minlength=self.n_items).astype(np.float32)
+
+    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """Exact propagation of a new zero-ego node (module docstring)."""
+        h = sp.csr_matrix(history, dtype=np.float32, copy=True)
+        h.data[:] = 1.0
+        h.sum_duplicates()
+        h.data[:] = 1.0
+        deg_u = np.diff(h.indptr).astype(np.float32)
+        deg_i = self.item_degree_[h.indices]
+        rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
+        with np.errstate(divide="ignore"):
+            coef = np.where(deg_i > 0, 1.0 / np.sqrt(deg_u[rows] * np.maximum(deg_i, 1.0)), 0.0)
+        norm = sp.csr_matrix((coef.astype(np.float32), h.indices, h.indptr), shape=h.shape)
+        return np.asarray(norm @ self.item_layer_sum_, dtype=np.float32) / (self.n_layers + 1)
