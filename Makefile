@@ -35,8 +35,12 @@ demo-reset: migrate
 	$(PY) manage.py seed_demo --seed $(SEED) --reset
 	@mkdir -p var && touch var/.demo-seeded
 
-train: demo
-	@if $(PY) manage.py help train >/dev/null 2>&1; then $(PY) manage.py train; else echo "(no training pipeline yet: serving popularity)"; fi
+# Trains the configured models on the demo events and activates the best (skipped when a version is active).
+var/.demo-trained: var/.demo-seeded
+	$(PY) manage.py train
+	@touch $@
+
+train: var/.demo-trained
 
 run: migrate demo train serve
 
@@ -53,8 +57,12 @@ worker: install
 beat: install
 	$(BIN)/celery -A config beat --loglevel=INFO
 
+# Benchmarks need PostgreSQL (ingest, pipeline, serving); each prints a table and writes bench/results/*.json.
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/train_speed.py --sizes 100k,1m
+	$(PY) bench/pipeline.py
+	$(PY) bench/serving.py
 
 clean:
 	rm -rf $(VENV) var

@@ -43,3 +43,15 @@ class ItemFilterForm(forms.Form):
             "min_price": data.get("min_price"),
             "max_price": data.get("max_price"),
         }
+
+
+class SearchFilterForm(ItemFilterForm):
+    """The search page's filters: the same as a category's, sorted by relevance by default."""
+
+    sort = forms.ChoiceField(label="Sort by", choices=[("relevance", "Best match"), *SORT_CHOICES], required=False)
+
+    def selector_filters(self) -> dict[str, Any]:
+        filters = super().selector_filters()
+        if not self.cleaned_data.get("sort"):
+            filters["ordering"] = "relevance"
+        return filters

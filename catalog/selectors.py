@@ -1,7 +1,8 @@
 """Read-side queries for the catalog."""
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Value, When
 
 from catalog.models import Category, Item
 
@@ -11,6 +12,8 @@ ITEM_ORDERINGS = {
     "-price": ("-price", "-id"),
     "title": ("title", "id"),
 }
+
+RELEVANCE_ORDERING = ("-relevance", "-created_at", "-id")  # ``ordering="relevance"``: only with a text query
 
 
 def category_descendant_ids(*, category: Category) -> list[int]:
@@ -54,15 +57,42 @@ def item_list(
     if category is not None:
         queryset = queryset.filter(category_id__in=category_descendant_ids(category=category))
     if query:
-        for term in query.split()[:8]:
-            queryset = queryset.filter(Q(title__icontains=term) | Q(description__icontains=term) | Q(sku__iexact=term))
+        queryset = _text_search(queryset, query)
     if in_stock is not None:
         queryset = queryset.filter(in_stock=in_stock)
     if min_price is not None:
         queryset = queryset.filter(price__gte=min_price)
     if max_price is not None:
         queryset = queryset.filter(price__lte=max_price)
+    if ordering == "relevance" and query:
+        return queryset.order_by(*RELEVANCE_ORDERING)
     return queryset.order_by(*ITEM_ORDERINGS.get(ordering, ITEM_ORDERINGS["newest"]))
+
+
+SEARCH_MAX_TERMS = 8
+
+
+def _text_search(queryset: QuerySet[Item], query: str) -> QuerySet[Item]:
+    """Filter by a text query and annotate ``relevance``.
+
+    PostgreSQL: full-text search (English stemming, title weighted above description, ``websearch`` syntax:
+    quotes, ``or``, ``-word``) ranked by ``ts_rank``; an exact SKU also matches. Elsewhere (SQLite): every word
+    must appear in the title, description or SKU (case-insensitive), and title matches rank first.
+    """
+    terms = query.split()[:SEARCH_MAX_TERMS]
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = SearchVector("title", weight="A", config="english") + SearchVector("description", weight="B", config="english")
+        search_query = SearchQuery(" ".join(terms), search_type="websearch", config="english")
+        return queryset.annotate(search=vector).filter(Q(search=search_query) | Q(sku__iexact=query.strip())).annotate(
+            relevance=SearchRank(F("search"), search_query) + Case(When(sku__iexact=query.strip(), then=Value(1.0)), default=Value(0.0))
+        )
+    for term in terms:
+        queryset = queryset.filter(Q(title__icontains=term) | Q(description__icontains=term) | Q(sku__iexact=term))
+    title_hits = [When(title__icontains=term, then=Value(1.0)) for term in terms]
+    relevance = sum((Case(hit, default=Value(0.0), output_field=FloatField()) for hit in title_hits), Value(0.0))
+    return queryset.annotate(relevance=relevance)
 
 
 def item_get(*, item_id: int, include_inactive: bool = False) -> Item | None:
@@ -116,3 +146,32 @@ def category_list_with_counts(*, top_level_only: bool = False) -> list[Category]
     for category in categories:
         category.item_count = counts.get(category.pk, 0)
     return categories
+
+
+def category_children_map() -> dict[int, list[int]]:
+    """Child category ids per parent id (one query)."""
+    children: dict[int, list[int]] = {}
+    for pk, parent_id in Category.objects.filter(parent__isnull=False).values_list("pk", "parent_id").order_by("name", "pk"):
+        children.setdefault(parent_id, []).append(pk)
+    return children
+
+
+def category_tree() -> list[tuple[Category, int]]:
+    """Every category with its depth, in tree order (each parent followed by its children, A to Z; one query)."""
+    categories = list(Category.objects.order_by("name", "pk"))
+    by_parent: dict[int | None, list[Category]] = {}
+    for category in categories:
+        by_parent.setdefault(category.parent_id, []).append(category)
+    known = {category.pk for category in categories}
+    roots = [c for c in categories if c.parent_id is None or c.parent_id not in known]
+    ordered: list[tuple[Category, int]] = []
+    seen: set[int] = set()
+    stack = [(category, 0) for category in reversed(roots)]
+    while stack:
+        category, depth = stack.pop()
+        if category.pk in seen:
+            continue
+        seen.add(category.pk)
+        ordered.append((category, depth))
+        stack.extend((child, depth + 1) for child in reversed(by_parent.get(category.pk, [])))
+    return ordered

@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from catalog.forms import ItemFilterForm
+from catalog.forms import ItemFilterForm, SearchFilterForm
 from catalog.selectors import (
     category_ancestors,
     category_children,
@@ -13,15 +13,22 @@ from catalog.selectors import (
     item_get,
     item_list,
 )
-from recommendations.selectors import popular_items
+from recommendations.selectors import items_also_bought, popular_items
+from recommendations.services.serving import similar_items_get
+from recommendations.views import for_you_context, site_actor
 
 PAGE_SIZE = 24
 HOME_POPULAR_LIMIT = 12
+SIMILAR_LIMIT = 8
+ALSO_BOUGHT_LIMIT = 8
 CATEGORY_POPULAR_LIMIT = 6
 SEARCH_MAX_LENGTH = 200
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Signed in: the "For you" feed. Anonymous: popular items and categories."""
+    if request.user.is_authenticated:
+        return render(request, "catalog/home.html", for_you_context(request))
     context = {
         "popular": popular_items(limit=HOME_POPULAR_LIMIT),
         "categories": category_list_with_counts(top_level_only=True),
@@ -61,13 +68,23 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if item is None:
         raise Http404("No such item.")
     ancestors = [*category_ancestors(category=item.category), item.category]
-    context = {"item": item, "ancestors": ancestors, "nav_active": ancestors[0].slug}
+    similar = similar_items_get(item=item, actor=site_actor(request, create=False), n=SIMILAR_LIMIT, session=request.session)
+    context = {
+        "item": item,
+        "ancestors": ancestors,
+        "nav_active": ancestors[0].slug,
+        "similar": similar,
+        "also_bought": items_also_bought(item_id=item.pk, limit=ALSO_BOUGHT_LIMIT),
+    }
     return render(request, "catalog/item_detail.html", context)
 
 
 def search(request: HttpRequest) -> HttpResponse:
+    """Full-text search on PostgreSQL, word matching elsewhere; sorted by relevance unless asked otherwise."""
     query = " ".join(request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+    form = SearchFilterForm(request.GET)
+    filters = form.selector_filters()
     page = None
     if query:
-        page = Paginator(item_list(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "catalog/search.html", {"query": query, "page": page})
+        page = Paginator(item_list(query=query, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "catalog/search.html", {"query": query, "page": page, "form": form, "sort": filters["ordering"]})

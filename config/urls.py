@@ -4,14 +4,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from catalog.apis import CategoryListApi, ItemDetailApi, ItemListApi
-from recommendations.apis import EventApi
+from recommendations.apis import EventApi, FeedbackCreateApi, ItemSimilarApi, RecommendationListApi
 from users.apis import MePreferencesApi
 
 api_v1 = [
     path("items/", ItemListApi.as_view(), name="item-list"),
     path("items/<int:item_id>/", ItemDetailApi.as_view(), name="item-detail"),
     path("categories/", CategoryListApi.as_view(), name="category-list"),
+    path("items/<int:item_id>/similar/", ItemSimilarApi.as_view(), name="item-similar"),
     path("events/", EventApi.as_view(), name="events"),
+    path("recommendations/", RecommendationListApi.as_view(), name="recommendations"),
+    path("feedback/", FeedbackCreateApi.as_view(), name="feedback"),
     path("me/preferences/", MePreferencesApi.as_view(), name="me-preferences"),
     path("auth/token/", obtain_auth_token, name="auth-token"),
 ]

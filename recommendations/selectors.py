@@ -1,6 +1,5 @@
 """Read-side queries over events."""
 import datetime as dt
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +9,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from catalog.models import Item
-from recommendations.models import Event
+from recommendations.models import Event, EventType
 from recommendations.services.settings import recommender_settings_get
 
 POPULAR_CACHE_SECONDS = 300
@@ -91,4 +90,57 @@ def event_list(*, user_id: int | None = None, session_key: str = "") -> QuerySet
         return queryset.filter(user__isnull=True, session_key=session_key)
     return queryset.none()
 
+
+def items_also_bought(*, item_id: int, limit: int = 8) -> list[Item]:
+    """"Customers also bought": available items most purchased by the users who purchased ``item_id``.
+
+    One aggregate query: the buyers are a subquery, the items are grouped and counted by distinct buyer
+    (ties: most recent id first). Anonymous sessions' purchases are not linked across visits, so only signed-in
+    buyers count.
+    """
+    buyers = Event.objects.filter(item_id=item_id, event_type=EventType.PURCHASE, user__isnull=False).values("user_id")
+    return list(
+        Item.objects.filter(
+            is_active=True, in_stock=True, events__event_type=EventType.PURCHASE, events__user_id__in=buyers
+        )
+        .exclude(pk=item_id)
+        .annotate(buyers=Count("events__user_id", distinct=True))
+        .select_related("category")
+        .order_by("-buyers", "-pk")[:limit]
+    )
+
+
+def user_needs_onboarding(*, user_id: int) -> bool:
+    """A signed-in user who has told us nothing yet: no events, no category weights, no exclusions."""
+    from users.models import Preferences
+
+    if Event.objects.filter(user_id=user_id).exists():
+        return False
+    preferences = Preferences.objects.filter(user_id=user_id).first()
+    if preferences is None:
+        return True
+    return not preferences.category_weights and not preferences.excluded_categories.exists()
+
+
+def onboarding_item_choices(*, category_ids: list[int], limit: int = 12) -> list[Item]:
+    """Popular available items spread over the chosen categories (and the categories below them)."""
+    from catalog.models import Category
+    from catalog.selectors import category_descendant_ids
+
+    categories = list(Category.objects.filter(pk__in=category_ids)) if category_ids else []
+    if not categories:
+        return [entry.item for entry in popular_items(limit=limit)]
+    per_category = max(2, -(-limit // len(categories)))
+    picked: list[Item] = []
+    seen: set[int] = set()
+    lists = [
+        [entry.item for entry in popular_items(limit=per_category, category_ids=category_descendant_ids(category=category))]
+        for category in categories
+    ]
+    for position in range(per_category):  # round robin, so every chosen category is represented
+        for entries in lists:
+            if position < len(entries) and entries[position].pk not in seen:
+                seen.add(entries[position].pk)
+                picked.append(entries[position])
+    return picked[:limit]
 

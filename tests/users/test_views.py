@@ -29,7 +29,7 @@ class TestSignup:
     def test_creates_user_with_preferences_and_logs_in(self, client):
         response = client.post(reverse("signup"), SIGNUP_DATA, follow=True)
         user = User.objects.get(username="grace")
-        assert response.redirect_chain == [(reverse("home"), 302)]
+        assert response.redirect_chain == [(reverse("onboarding"), 302)]  # new users start with onboarding (#7)
         assert user.email == "grace@example.com" and user.check_password("Corr3ct-Horse!")
         assert Preferences.objects.filter(user=user).exists()
         assert logged_in_user_id(client) == user.pk
@@ -52,7 +52,7 @@ class TestSignup:
 
     def test_ignores_offsite_next(self, client):
         response = client.post(reverse("signup"), {**SIGNUP_DATA, "next": "https://evil.example.com/"})
-        assert response.url == reverse("home")
+        assert response.url == reverse("onboarding")
 
     def test_password_mismatch_shows_error_and_creates_nothing(self, client):
         response = client.post(reverse("signup"), {**SIGNUP_DATA, "password2": "something-else-9"})

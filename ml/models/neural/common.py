@@ -331,6 +331,8 @@ def fit_loop(
     eval_every: int = 1,
     progress: bool | ProgressCallback | None = None,
     name: str = "",
+    steps_done: Callable[[], int] | None = None,
+    min_steps: int = 0,
 ) -> TrainHistory:
     """Drive ``epochs`` calls of ``run_epoch(epoch) -> mean loss`` with early stopping.
 
@@ -342,6 +344,11 @@ def fit_loop(
 
     ``progress``: ``True`` shows a tqdm bar, a callable receives one dict per
     epoch (``epoch``, ``epochs``, ``loss``, ``val_ndcg``, ``seconds``, ``best``).
+
+    ``min_steps``: early stopping may not end training before ``steps_done()`` optimizer steps. Patience is
+    counted in epochs, and on a small data set an epoch is a handful of steps: without this floor a model
+    stopped after ~20 gradient steps, before it had learned anything (MultiVAE on the 1,000-user demo shop:
+    NDCG@10 0.09 stopped early vs 0.26 trained on).
     """
     history = TrainHistory()
     best_state: dict[str, torch.Tensor] | None = None
@@ -376,7 +383,8 @@ def fit_loop(
             bar.set_postfix(loss=f"{loss:.4f}", ndcg=f"{val:.4f}" if val is not None else "-")
         elif callable(progress):
             progress({**asdict(record), "epochs": epochs, "best": best if best > -math.inf else None, "model": name})
-        if patience and evaluate is not None and bad_evals >= patience:
+        warmed_up = steps_done is None or steps_done() >= min_steps
+        if patience and evaluate is not None and bad_evals >= patience and warmed_up:
             history.stopped_early = True
             break
     if bar is not None:
@@ -508,8 +516,18 @@ class TorchModelMixin:
         rng = seed_everything(self.random_state)
         return rng, dev
 
+    # Not a hyperparameter: a floor on training length before early stopping may act (see fit_loop).
+    min_train_steps = 500
+
     def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        self._steps_done = 0
+
+        def count_step(*_args: object, **_kwargs: object) -> None:
+            self._steps_done += 1
+
+        optimizer.register_step_post_hook(count_step)
+        return optimizer
 
     def _run_training(
         self,
@@ -527,6 +545,8 @@ class TorchModelMixin:
             patience=self.patience,
             progress=progress,
             name=self.name or type(self).__name__,
+            steps_done=lambda: getattr(self, "_steps_done", 0),
+            min_steps=self.min_train_steps,
         )
         self.train_history_ = history.to_dict()
         return history

@@ -1,0 +1,180 @@
+"""Re-ranking of a scored candidate list: MMR diversity, per-category caps and slot quotas (pure numpy).
+
+    from ml.rerank import RerankConfig, rerank, slot_plan, effective_lambda
+
+:func:`rerank` greedily fills ``n`` positions. Each position belongs to a group given by :func:`slot_plan`
+(e.g. personal / popular / exploration slots mixed smoothly, as in a TikTok-style feed); within the group the
+candidate with the best MMR value (Carbonell & Goldstein 1998) is taken::
+
+    mmr(i) = lambda * relevance(i) - (1 - lambda) * mean_{j already picked} sim(i, j)
+
+``relevance`` is min-max scaled to [0, 1] so that ``lambda`` trades off two comparable quantities; ``sim`` is 1
+for two items of the same category and, when embeddings are given, at least the cosine of their vectors.
+The mean (rather than the original max) keeps working after every category has been picked once: with
+category similarity the penalty is the category's share of the page so far, so the page's category mix
+keeps flattening as lambda falls instead of reverting to pure relevance.
+A category that already holds ``category_cap`` picks is skipped while any other candidate is left.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["RerankConfig", "effective_lambda", "slot_plan", "rerank"]
+
+
+def effective_lambda(admin_lambda: float, diversity_level: float, *, neutral_level: float = 0.5) -> float:
+    """Combine the admin's MMR lambda with a user's diversity level in [0, 1].
+
+    ``lambda ** (level / neutral)``: the neutral level keeps the admin value, 0 turns diversity off (lambda 1),
+    1 squares lambda (more diversity). Monotone in both arguments.
+    """
+    admin_lambda = float(np.clip(admin_lambda, 0.0, 1.0))
+    level = float(np.clip(diversity_level, 0.0, 1.0))
+    if admin_lambda == 0.0:
+        return 0.0 if level > 0 else 1.0
+    return float(admin_lambda ** (level / neutral_level))
+
+
+def slot_plan(n: int, shares: Sequence[float]) -> np.ndarray:
+    """Group of each of ``n`` positions so that group ``g`` gets ``round(n * shares[g])`` slots, interleaved.
+
+    Counts use largest remainders (they sum to ``n``); positions come from smooth weighted round-robin, so a
+    20% group lands on every fifth slot rather than at the end. Deterministic.
+    """
+    shares = np.clip(np.asarray(shares, dtype=np.float64), 0.0, None)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if shares.sum() <= 0:
+        raise ValueError("At least one share must be positive.")
+    shares = shares / shares.sum()
+    exact = shares * n
+    counts = np.floor(exact).astype(np.int64)
+    remainder = n - counts.sum()
+    if remainder:
+        order = np.lexsort((np.arange(len(shares)), -(exact - counts)))
+        counts[order[:remainder]] += 1
+    plan = np.empty(n, dtype=np.int64)
+    current = np.zeros(len(shares))
+    left = counts.astype(np.float64).copy()
+    for position in range(n):
+        current += counts
+        current[left <= 0] = -np.inf
+        group = int(np.argmax(current))
+        plan[position] = group
+        current[group] -= n
+        left[group] -= 1
+    return plan
+
+
+@dataclass(frozen=True)
+class RerankConfig:
+    n: int
+    mmr_lambda: float = 1.0  # 1: relevance only; 0: diversity only
+    category_cap: int | None = None  # most picks of one category (None: no cap)
+    shares: tuple[float, ...] = (1.0,)  # slot share per group
+    fallback: tuple[int, ...] | None = None  # groups tried, in order, when a slot's group has nothing left
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12:
+        return np.ones_like(values)
+    return (values - low) / (high - low)
+
+
+def rerank(
+    relevance: np.ndarray,
+    categories: np.ndarray,
+    config: RerankConfig,
+    *,
+    groups: np.ndarray | None = None,
+    embeddings: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick up to ``config.n`` candidates. Returns ``(indices into the inputs, group of the slot each pick filled)``.
+
+    ``relevance``: higher is better (any scale), one value per candidate, or ``(n_candidates, n_groups)``: the
+    relevance of a candidate when it fills a slot of each group (e.g. exploration slots ranked by their own
+    score); ``categories``: int category per candidate; ``groups``: the group of each candidate (ints matching
+    ``config.shares``, default all 0), or a boolean ``(n_candidates, n_groups)`` membership matrix for
+    candidates that may fill slots of several groups; ``embeddings``: optional ``(n_candidates, d)``.
+    """
+    relevance = np.asarray(relevance, dtype=np.float64)
+    categories = np.asarray(categories, dtype=np.int64)
+    m = len(relevance)
+    n_groups = len(config.shares)
+    if relevance.ndim == 1:
+        relevance = np.repeat(relevance[:, None], n_groups, axis=1)
+    if relevance.shape != (m, n_groups):
+        raise ValueError(f"relevance must have shape ({m},) or ({m}, {n_groups})")
+    if categories.shape != (m,):
+        raise ValueError("categories must have one entry per candidate")
+    if groups is None:
+        groups = np.zeros(m, dtype=np.int64)
+    groups = np.asarray(groups)
+    if groups.ndim == 2:
+        if groups.shape != (m, n_groups):
+            raise ValueError(f"a membership matrix must have shape ({m}, {n_groups})")
+        membership = groups.astype(bool)
+    else:
+        if groups.shape != (m,):
+            raise ValueError("groups must have one entry per candidate")
+        groups = groups.astype(np.int64)
+        if m and (groups.min() < 0 or groups.max() >= n_groups):
+            raise ValueError(f"groups must be in [0, {n_groups})")
+        membership = np.zeros((m, n_groups), dtype=bool)
+        membership[np.arange(m), groups] = True
+    n = min(int(config.n), m)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lam = float(np.clip(config.mmr_lambda, 0.0, 1.0))
+    # Work in descending (first-group) relevance order: argmax then breaks ties by it, then by input position.
+    order = np.lexsort((np.arange(m), -relevance[:, 0]))
+    rel = np.column_stack([_minmax(relevance[:, g]) for g in range(n_groups)])[order]
+    membership = membership[order]
+    _, category_code = np.unique(categories[order], return_inverse=True)
+    unit = None
+    if embeddings is not None:
+        embeddings = np.asarray(embeddings, dtype=np.float32)[order]
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        unit = np.divide(embeddings, norms, out=np.zeros_like(embeddings), where=norms > 0)
+    fallback = list(config.fallback) if config.fallback is not None else list(np.argsort(-np.asarray(config.shares), kind="stable"))
+    plan = slot_plan(n, config.shares)
+    group_masks = [membership[:, group].copy() for group in range(n_groups)]  # cleared as candidates are picked
+
+    sum_sim = np.zeros(m)  # summed similarity of each candidate to the picks so far
+    category_count = np.zeros(int(category_code.max()) + 1, dtype=np.int64)
+    cap = config.category_cap if config.category_cap and config.category_cap > 0 else None
+    picks: list[int] = []
+    pick_groups: list[int] = []
+    for position in range(n):
+        penalty = (1.0 - lam) * (sum_sim / max(len(picks), 1))
+        allowed = category_count[category_code] < cap if cap is not None else None
+        order_of_groups = [int(plan[position])] + [g for g in fallback if g != plan[position]]
+        choice, filled_group = -1, -1
+        for relax in ((False, True) if allowed is not None else (True,)):
+            for group in order_of_groups:
+                mask = group_masks[group] if relax else group_masks[group] & allowed
+                if not mask.any():
+                    continue  # nothing (uncapped) left in this group: try the next before relaxing the cap
+                choice, filled_group = int(np.argmax(np.where(mask, lam * rel[:, group] - penalty, -np.inf))), group
+                break
+            if choice >= 0:
+                break
+        if choice < 0:
+            break
+        picks.append(choice)
+        pick_groups.append(filled_group)
+        for mask in group_masks:
+            mask[choice] = False
+        code = category_code[choice]
+        category_count[code] += 1
+        similarity = (category_code == code).astype(np.float64)
+        if unit is not None:
+            np.maximum(similarity, np.clip(unit @ unit[choice], 0.0, 1.0), out=similarity)
+        sum_sim += similarity
+    return order[np.asarray(picks, dtype=np.int64)], np.asarray(pick_groups, dtype=np.int64)

@@ -1,0 +1,176 @@
+"""The serving caches: safe reads and writes, per-actor state tokens, shared tables refreshed in the background.
+
+Every call goes through Django's cache (Redis in production, local memory by default) and never raises: a
+broken or missing backend reads as a miss, so serving degrades to recomputing instead of failing.
+
+Invalidation is by key, never by scanning: a per-actor *state token* is part of the key of that actor's
+candidate list; a new event (``actor_state_touch``, called by event ingestion) replaces the token, so the next
+request builds fresh candidates (real time without retraining). A missing token (evicted, fresh Redis) reads
+as a brand-new token, never as an old one, so an eviction can only cause a rebuild, not a stale hit.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Part of every serving key: bump it when a cached class (CandidateTable, PopularityTable, ...) changes shape,
+# so a deploy never unpickles an old layout.
+KEY_PREFIX = "serving:v2"
+ACTOR_TOKEN_TTL = 7 * 24 * 3600
+CANDIDATES_TTL = 600
+FEED_SESSION_TTL = 24 * 3600
+_MISS = object()
+
+
+def cache_get(key: str, default: Any = None) -> Any:
+    try:
+        return cache.get(key, default)
+    except Exception as exc:  # noqa: BLE001 - a cache outage must not fail a request
+        logger.warning("cache get %s failed: %s", key, exc)
+        return default
+
+
+def cache_get_many(keys: Iterable[str]) -> dict[str, Any]:
+    keys = list(keys)
+    try:
+        return cache.get_many(keys)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("cache get_many failed: %s", exc)
+        return {}
+
+
+def cache_set(key: str, value: Any, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("cache set %s failed: %s", key, exc)
+
+
+def cache_set_many(values: dict[str, Any], timeout: int) -> None:
+    if not values:
+        return
+    try:
+        cache.set_many(values, timeout)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("cache set_many failed: %s", exc)
+
+
+def cache_add(key: str, value: Any, timeout: int) -> bool:
+    try:
+        return bool(cache.add(key, value, timeout))
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("cache add %s failed: %s", key, exc)
+        return False
+
+
+def cache_delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("cache delete %s failed: %s", key, exc)
+
+
+# ------------------------------------------------------------------------------------------- actor state
+def actor_key(*, user_id: int | None, session_key: str = "") -> str:
+    """A stable name for whoever gets recommendations: ``u<id>`` or ``s<session key>``."""
+    if user_id is not None:
+        return f"u{int(user_id)}"
+    if session_key:
+        return f"s{session_key}"
+    raise ValueError("An actor needs a user id or a session key.")
+
+
+def actor_token_key(actor: str) -> str:
+    return f"{KEY_PREFIX}:actor-state:{actor}"
+
+
+def _new_token() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def actor_state_token(actor: str, *, cached: dict[str, Any] | None = None) -> str:
+    """The actor's current state token (created if missing). ``cached``: a prefetched ``get_many`` result."""
+    key = actor_token_key(actor)
+    token = (cached or {}).get(key) if cached is not None else cache_get(key)
+    if token is None:
+        token = _new_token()
+        if not cache_add(key, token, ACTOR_TOKEN_TTL):
+            token = cache_get(key) or token
+    return token
+
+
+def actor_state_touch(*, user_ids: Iterable[int] = (), session_keys: Iterable[str] = ()) -> None:
+    """Something about these actors changed (new events): their next request rebuilds candidates."""
+    keys = [actor_token_key(actor_key(user_id=u)) for u in set(user_ids) if u is not None]
+    keys += [actor_token_key(actor_key(user_id=None, session_key=s)) for s in set(session_keys) if s]
+    cache_set_many({key: _new_token() for key in keys}, ACTOR_TOKEN_TTL)
+
+
+# ----------------------------------------------------------------------------------- shared tables
+_refreshing: set[str] = set()
+_refreshing_lock = threading.Lock()
+
+
+def shared_table_get(name: str, builder: Callable[[], T], *, fresh_seconds: int, ttl: int = 3600) -> T:
+    """A table shared by all users (popularity, new arrivals...), rebuilt off the request path when stale.
+
+    The entry is kept ``ttl`` seconds but considered fresh for ``fresh_seconds``. A missing entry is built by
+    the request that needs it. A stale one is returned as it is while one process (the one that wins a short
+    lock in the cache) rebuilds it in a background thread, so no request waits for a rebuild and several
+    processes never rebuild at once (``VITRINE_SERVING_BACKGROUND_REFRESH = False`` in settings: inline).
+    """
+    key = f"{KEY_PREFIX}:table:{name}"
+    entry = cache_get(key)
+    if entry is not None:
+        built_at, value = entry
+        if time.time() - built_at >= fresh_seconds and cache_add(f"{key}:lock", 1, 60):
+            _rebuild(key, builder, ttl)
+        return value
+    return _store(key, builder(), ttl)
+
+
+def _store(key: str, value: T, ttl: int) -> T:
+    cache_set(key, (time.time(), value), ttl)
+    cache_delete(f"{key}:lock")
+    return value
+
+
+def _rebuild(key: str, builder: Callable[[], Any], ttl: int) -> None:
+    from django.conf import settings
+
+    if not getattr(settings, "VITRINE_SERVING_BACKGROUND_REFRESH", True):
+        _store(key, builder(), ttl)
+        return
+    with _refreshing_lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+
+    def run() -> None:
+        from django.db import connection
+
+        try:
+            _store(key, builder(), ttl)
+        except Exception:  # noqa: BLE001 - the stale copy keeps serving; the next stale read retries
+            logger.exception("refreshing %s failed", key)
+            cache_delete(f"{key}:lock")
+        finally:
+            connection.close()
+            with _refreshing_lock:
+                _refreshing.discard(key)
+
+    threading.Thread(target=run, name=f"refresh-{key}", daemon=True).start()
+
+
+def shared_table_clear(name: str) -> None:
+    cache_delete(f"{KEY_PREFIX}:table:{name}")

@@ -1,0 +1,36 @@
+"""The active model as serving sees it: never raises, None when there is none (serving then degrades)."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from recommendations.services.model_store import ServingModel
+
+logger = logging.getLogger(__name__)
+
+
+def active_serving_model() -> ServingModel | None:
+    try:
+        from recommendations.services.model_store import serving_model_get
+
+        return serving_model_get()
+    except Exception as exc:  # noqa: BLE001 - no model is a supported state; a broken store must not fail requests
+        logger.error("No serving model (%s): serving popularity-based recommendations.", exc)
+        return None
+
+
+def model_item_rows(serving: ServingModel, item_ids: np.ndarray) -> np.ndarray:
+    """Model item index of each id (-1 when the model does not know the item)."""
+    return serving.model.item_map_.to_index(np.asarray(item_ids, dtype=np.int64), missing="ignore")
+
+
+def item_embeddings(serving: ServingModel | None) -> np.ndarray | None:
+    if serving is None:
+        return None
+    try:
+        return serving.model.item_embeddings()
+    except Exception:  # noqa: BLE001
+        return None

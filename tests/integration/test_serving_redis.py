@@ -1,0 +1,94 @@
+"""Serving against the real Redis cache and PostgreSQL: keys, invalidation by events and preferences, Redis down."""
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from recommendations.models import Impression
+from recommendations.services.serving.cache import KEY_PREFIX, actor_token_key
+from tests.recommendations.serving_support import install_model, serving_model_fit, world_create
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+URL = "/api/v1/recommendations/"
+
+
+def candidate_signature(user_id: int) -> str | None:
+    entry = cache.get(f"{KEY_PREFIX}:cand:u{user_id}")
+    return entry[0] if entry else None
+
+
+def test_candidates_live_in_redis_and_events_and_preferences_invalidate_them(monkeypatch):
+    assert hasattr(cache, "keys"), "needs django-redis"
+    world = world_create()
+    install_model(monkeypatch, serving_model_fit(world))
+    user = world.user_of_group(0)
+    client = APIClient()
+    client.force_authenticate(user)
+
+    first = client.get(URL, {"n": 10})
+    assert first.status_code == 200
+    assert Impression.objects.filter(request_id=first.json()["request_id"]).count() == 10
+    assert cache.keys(f"{KEY_PREFIX}:cand:u{user.pk}") == [f"{KEY_PREFIX}:cand:u{user.pk}"]
+    signature = candidate_signature(user.pk)
+    token = cache.get(actor_token_key(f"u{user.pk}"))
+    assert token and token in signature
+    client.get(URL, {"n": 10})
+    assert candidate_signature(user.pk) == signature  # served from Redis, nothing rebuilt
+
+    # A new event replaces the token in Redis: the next request builds a new candidate list from it.
+    liked = world.items[3][7]
+    assert client.post("/api/v1/events/", {"item": liked.pk, "event_type": "like"}, format="json").status_code == 201
+    assert cache.get(actor_token_key(f"u{user.pk}")) != token
+    body = client.get(URL, {"n": 20}).json()
+    assert candidate_signature(user.pk) != signature
+    assert any(i["explanation"]["type"] == "because_you_interacted" and i["explanation"]["item"] == liked.pk for i in body["items"])
+
+    # A preference change through the API drops the cached snapshot: the next page obeys it.
+    signature = candidate_signature(user.pk)
+    excluded = world.categories[0].pk
+    assert client.put("/api/v1/me/preferences/", {"excluded_categories": [excluded]}, format="json").status_code == 200
+    body = client.get(URL, {"n": 30}).json()
+    assert body["items"] and excluded not in [i["category"]["id"] for i in body["items"]]
+    assert candidate_signature(user.pk) != signature
+
+
+def test_redis_down_still_serves(monkeypatch, settings):
+    world = world_create()
+    install_model(monkeypatch, serving_model_fit(world))
+    dead = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True,
+                        "SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    with override_settings(CACHES=dead):
+        client = APIClient()
+        client.force_authenticate(world.user_of_group(1))
+        first = client.get(URL, {"n": 10})
+        assert first.status_code == 200 and len(first.json()["items"]) == 10
+        second = client.get(URL, {"n": 10, "cursor": first.json()["next_cursor"]})
+        assert second.status_code == 200
+        assert not {i["id"] for i in first.json()["items"]} & {i["id"] for i in second.json()["items"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_impressions_are_written_in_their_own_asynchronously_committed_transaction():
+    from django.db import connection
+
+    from recommendations.services.events import Actor
+    from recommendations.services.serving.impressions import ImpressionRow, impressions_log
+    from tests.factories import ItemFactory
+
+    items = ItemFactory.create_batch(3)
+    assert not connection.in_atomic_block  # autocommit, as in a web request
+    rows = [ImpressionRow(item_id=item.pk, position=k, source="popular", score=0.5 - k / 10, reason="popular",
+                          context={"feed": "f1", "f": [0.1, 0.2]}) for k, item in enumerate(items)]
+    assert impressions_log(request_id="req-1", actor=Actor(session_key="s1"), rows=rows, surface="feed",
+                           model_version_id=None, settings_version=3) == 3
+    stored = list(Impression.objects.filter(request_id="req-1").order_by("position"))
+    assert [i.item_id for i in stored] == [item.pk for item in items]
+    assert stored[1].context == {"feed": "f1", "f": [0.1, 0.2]} and stored[1].score == pytest.approx(0.4)
+    assert stored[0].session_key == "s1" and stored[0].user_id is None and stored[0].settings_version == 3
+    assert Impression.objects.filter(context__feed="f1").count() == 3
