@@ -19,16 +19,17 @@ import os
 import platform
 import queue
 import random
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
 EVENT_TYPES = ("view", "view", "view", "click", "click", "add_to_cart", "purchase", "like", "skip", "dwell", "rating")
 DEVICES = ("mobile", "desktop", "tablet")
@@ -131,45 +132,6 @@ def make_batches(*, item_ids: list[int], n_batches: int, batch_size: int, seed: 
             events.append(event)
         batches.append(events)
     return batches
-
-
-def gunicorn_start(*, port: int, workers: int, database_url: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DJANGO_DEBUG": "false",
-        "THROTTLE_USER_RATE": "10000000/min",
-        "THROTTLE_ANON_RATE": "10000000/min",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)  # local-memory cache: measure the database path, not Redis
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/api/v1/categories/")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return process
-        except OSError:
-            time.sleep(0.2)
-    gunicorn_stop(process)
-    raise SystemExit("gunicorn did not become ready within 60 s")
-
-
-def gunicorn_stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def post_batches(*, port: int, token: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
@@ -282,7 +244,7 @@ def main() -> None:
     total = args.batches * args.batch_size
 
     print(f"Starting gunicorn ({args.workers} workers) on port {port} ...", flush=True)
-    server = gunicorn_start(port=port, workers=args.workers, database_url=database_url)
+    server = gunicorn_start(port=port, workers=args.workers, env_extra={"DATABASE_URL": database_url}, drop_env=("REDIS_URL",))
     api_runs, copy_runs, latencies_all = [], [], []
     try:
         warmup = [json.dumps([dict(event, client_event_id=f"warm-{w}-{event['client_event_id']}") for event in batches[w % len(batches)]]).encode() for w in range(2 * args.workers)]

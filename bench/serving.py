@@ -32,10 +32,8 @@ import os
 import platform
 import queue
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,6 +43,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "serving.json"
 EVENT_TYPES = np.array(["view", "view", "view", "view", "click", "click", "like", "add_to_cart", "purchase"])
 CACHE_PREFIX = "bench-serving"
@@ -212,44 +213,6 @@ def model_train_and_activate(*, shop: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ HTTP
-def gunicorn_start(*, port: int, workers: int, threads: int, env_extra: dict) -> subprocess.Popen:
-    env = {
-        **os.environ, **env_extra,
-        "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
-        "THROTTLE_USER_RATE": "100000000/min", "THROTTLE_ANON_RATE": "100000000/min", "LOG_LEVEL": "WARNING",
-        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-    }
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--timeout", "120", "--log-level", "warning", "--backlog", "2048"]
-    if threads > 1:
-        command += ["--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "30"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/api/v1/categories/")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return process
-        except OSError:
-            time.sleep(0.3)
-    gunicorn_stop(process)
-    raise SystemExit("gunicorn did not become ready within 90 s")
-
-
-def gunicorn_stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 class Client:
     """One keep-alive HTTP connection (reconnects when the server closes it)."""
 

@@ -5,7 +5,6 @@ derived artifact: it can always be rebuilt from the saved item factors, and it i
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -13,6 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ml.artifacts import sha256_file
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
@@ -108,11 +109,11 @@ class VectorIndex:
             os.replace(temp_path, directory / INDEX_FILE)
         finally:
             temp_path.unlink(missing_ok=True)
-        checksum = _sha256(directory / INDEX_FILE)
+        checksum = sha256_file(directory / INDEX_FILE)
         meta = {"format_version": FORMAT_VERSION, "kind": self.kind_, "n_items": self.n_items_, "dim": self.dim_,
                 "config": asdict(self.config), "sha256": checksum}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2))
-        return {INDEX_FILE: checksum, META_FILE: _sha256(directory / META_FILE)}
+        return {INDEX_FILE: checksum, META_FILE: sha256_file(directory / META_FILE)}
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> VectorIndex:
@@ -122,7 +123,7 @@ class VectorIndex:
         meta = json.loads((directory / META_FILE).read_text())
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"Unsupported index format {meta.get('format_version')!r}.")
-        if _sha256(directory / INDEX_FILE) != meta["sha256"]:
+        if sha256_file(directory / INDEX_FILE) != meta["sha256"]:
             raise ValueError(f"Checksum mismatch for {directory / INDEX_FILE}: refusing a tampered or truncated index.")
         instance = cls(config=IndexConfig(**meta["config"]))
         instance.index_ = faiss.read_index(str(directory / INDEX_FILE))
@@ -136,11 +137,3 @@ class VectorIndex:
 
 def index_from_vectors(vectors: np.ndarray, *, kind: str = "auto", exact_max_items: int = 50_000) -> VectorIndex:
     return VectorIndex(config=IndexConfig(kind=kind, exact_max_items=exact_max_items)).build(vectors)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
