@@ -4,6 +4,7 @@ Playwright's own browser downloads are never used: the tests run only with ``/us
 (``apt-get install chromium``) and are skipped, with the reason shown, when it is missing.
 """
 import os
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -70,8 +71,25 @@ def _new_page(browser, live_server, viewport: dict) -> Iterator:
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.js_errors = errors
     yield page
+    _quiesce(page)
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _quiesce(page) -> None:
+    """Let the page's last requests finish before the database is flushed.
+
+    Leaving a page fires its pagehide handlers (batched events, dwell beacons); a request still being served
+    by the live server while pytest-django flushes the database locks SQLite and the flush fails. So: leave
+    the page, refuse anything it sends afterwards, and wait until the network is idle.
+    """
+    try:
+        page.goto("about:blank", wait_until="load", timeout=5_000)
+        page.context.route("**/*", lambda route: route.abort())
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    except Exception:  # noqa: BLE001 - best effort: a closed or crashed page has nothing left in flight
+        pass
+    time.sleep(0.3)  # the server thread closes its DB connection just after the response is sent
 
 
 @pytest.fixture
