@@ -85,8 +85,14 @@ def _text_search(queryset: QuerySet[Item], query: str) -> QuerySet[Item]:
 
         vector = SearchVector("title", weight="A", config="english") + SearchVector("description", weight="B", config="english")
         search_query = SearchQuery(" ".join(terms), search_type="websearch", config="english")
+        # English stemming finds "shoe" for "shoes" but drops stop words ("can", "it"); a second, unstemmed
+        # rank puts the items holding the words exactly as typed first.
+        literal_vector = SearchVector("title", weight="A", config="simple") + SearchVector("description", weight="B", config="simple")
+        literal_query = SearchQuery(" ".join(terms), search_type="websearch", config="simple")
         return queryset.annotate(search=vector).filter(Q(search=search_query) | Q(sku__iexact=query.strip())).annotate(
-            relevance=SearchRank(F("search"), search_query) + Case(When(sku__iexact=query.strip(), then=Value(1.0)), default=Value(0.0))
+            relevance=SearchRank(F("search"), search_query)
+            + SearchRank(literal_vector, literal_query)
+            + Case(When(sku__iexact=query.strip(), then=Value(1.0)), default=Value(0.0))
         )
     for term in terms:
         queryset = queryset.filter(Q(title__icontains=term) | Q(description__icontains=term) | Q(sku__iexact=term))
