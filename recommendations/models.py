@@ -50,7 +50,9 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["user", "timestamp"], name="event_user_time_idx"),
             models.Index(fields=["item", "timestamp"], name="event_item_time_idx"),
-            models.Index(fields=["session_key", "timestamp"], name="event_session_time_idx"),
+            # Only anonymous events carry a session key: a partial index keeps logged-in writes from paying for it.
+            models.Index(fields=["session_key", "timestamp"], name="event_session_time_idx",
+                         condition=~models.Q(session_key="")),
             models.Index(fields=["timestamp"], name="event_time_idx"),
         ]
         constraints = [
