@@ -186,3 +186,22 @@ def user_delete(*, user: User) -> None:
         user.delete()
     cache.delete(preferences_cache_key(user_id=user_id))
     _serving_state_touch(user_id=user_id)
+
+
+def user_session_history_claim(*, user: User, session_key: str | None) -> int:
+    """Move what an anonymous browser session did (events, impressions) onto ``user`` when they sign in or up.
+
+    Call it with the session key from *before* login: Django gives the session a new key at login. Returns the
+    number of events moved; the user's next recommendations are rebuilt from them.
+    """
+    from recommendations.models import Event, Impression
+    from recommendations.services.serving.cache import actor_state_touch
+
+    if not session_key:
+        return 0
+    with transaction.atomic():
+        moved = Event.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
+        Impression.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
+    if moved:
+        actor_state_touch(user_ids={user.pk}, session_keys={session_key})
+    return moved

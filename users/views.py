@@ -17,7 +17,14 @@ from django.views.decorators.http import require_POST
 
 from recommendations.selectors import event_list
 from users.forms import AccountDeleteForm, LoginForm, SignupForm
-from users.services import user_create, user_data_export, user_delete, user_event_delete, user_history_reset
+from users.services import (
+    user_create,
+    user_data_export,
+    user_delete,
+    user_event_delete,
+    user_history_reset,
+    user_session_history_claim,
+)
 
 HISTORY_PAGE_SIZE = 50
 
@@ -47,7 +54,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:  # e.g. the username was taken between validation and save
             form.add_error(None, error)
         else:
+            anonymous_session_key = request.session.session_key
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            user_session_history_claim(user=user, session_key=anonymous_session_key)
             messages.success(request, f"Welcome to Vitrine, {user.username}!")
             return redirect(next_url or "onboarding")
     return render(request, "users/signup.html", {"form": form, "next": next_url})
@@ -59,7 +68,9 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
+        anonymous_session_key = self.request.session.session_key  # login gives the session a new key
         response = super().form_valid(form)
+        user_session_history_claim(user=form.get_user(), session_key=anonymous_session_key)
         messages.success(self.request, f"Signed in as {form.get_user().username}.")
         return response
 

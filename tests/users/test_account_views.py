@@ -103,3 +103,36 @@ class TestResetAndDelete:
         assert not Preferences.objects.filter(user_id=member.pk).exists()
         assert Event.objects.filter(pk=other.pk).exists()  # nobody else's data
         assert SESSION_KEY not in client.session
+
+
+@pytest.mark.django_db
+def test_anonymous_history_follows_the_visitor_into_a_new_account(client):
+    from recommendations.models import Event
+    from tests.factories import ItemFactory
+
+    item = ItemFactory()
+    response = client.post("/api/v1/events/", [{"client_event_id": "anon-1", "item": item.pk, "event_type": "like"}],
+                           content_type="application/json")
+    assert response.status_code == 201
+    client.post(reverse("signup"), {"username": "newbie", "email": "n@example.com",
+                                    "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"})
+    event = Event.objects.get(client_event_id="anon-1")
+    assert event.user.username == "newbie" and event.session_key == ""
+
+
+@pytest.mark.django_db
+def test_anonymous_history_is_claimed_at_login_and_not_by_anyone_else(client):
+    from django.test import Client
+
+    from recommendations.models import Event
+    from tests.factories import ItemFactory, UserFactory
+
+    item, member = ItemFactory(), UserFactory(username="member")
+    client.post("/api/v1/events/", {"client_event_id": "anon-2", "item": item.pk, "event_type": "view"},
+                content_type="application/json")
+    stranger = Client()
+    stranger.post("/api/v1/events/", {"client_event_id": "anon-3", "item": item.pk, "event_type": "view"},
+                  content_type="application/json")
+    client.post(reverse("login"), {"username": "member", "password": "pass-word-123"})
+    assert Event.objects.get(client_event_id="anon-2").user == member
+    assert Event.objects.get(client_event_id="anon-3").user is None
