@@ -30,6 +30,15 @@ def popularity_refresh_task() -> int:
     return popularity_refresh()
 
 
+@shared_task(name="recommendations.ranker_train", acks_late=True, soft_time_limit=600, time_limit=900,
+             autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def ranker_train_task() -> dict:
+    from recommendations.services.serving import ranker_train
+
+    result = ranker_train()
+    return {"trained": result.trained, "impressions": result.n_samples, "message": result.message}
+
+
 class _TrainTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         # An exception escaped the task (not a recorded failure): say so on the row, unless it is a busy lock,

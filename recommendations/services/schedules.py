@@ -38,6 +38,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         every_seconds=300,
     ),
     Schedule(
+        name="Vitrine: learned ranker",
+        task="recommendations.ranker_train",
+        description="Refit the feed's learned ranker on recent impressions and clicks (score fusion until enough data).",
+        every_seconds=3600,
+    ),
+    Schedule(
         name="Vitrine: model versions cleanup",
         task="recommendations.model_versions_cleanup",
         description="Fail abandoned training runs, keep the last N versions' artifacts, remove orphans.",

@@ -83,3 +83,17 @@ def test_the_training_labels_need_the_click_after_the_impression_by_the_same_act
     X, y = ranker_training_data(since=shown_at - dt.timedelta(days=1))
     labels = dict(zip(Impression.objects.order_by("-created_at").values_list("user_id", flat=True), y, strict=True))
     assert labels == {user.pk: 1, other.pk: 0}
+
+
+@pytest.mark.django_db
+def test_ranker_has_a_task_and_an_hourly_beat_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    from recommendations.services.schedules import schedules_setup
+    from recommendations.tasks import ranker_train_task
+
+    schedules_setup()
+    row = PeriodicTask.objects.get(task="recommendations.ranker_train")
+    assert row.interval.every == 3600 and row.enabled
+    result = ranker_train_task.delay().get()
+    assert result["trained"] is False and "Not enough data" in result["message"]

@@ -267,8 +267,9 @@ def test_only_the_last_versions_keep_their_artifacts(planted, django_capture_on_
 def test_periodic_schedules_exist_and_setup_is_idempotent():
     names = {schedule.name for schedule in SCHEDULES}
     assert set(PeriodicTask.objects.filter(name__in=names).values_list("task", flat=True)) == {
-        "recommendations.training_retrain", "recommendations.popularity_refresh", "recommendations.model_versions_cleanup"
-    }  # created by the data migration
+        "recommendations.training_retrain", "recommendations.popularity_refresh", "recommendations.model_versions_cleanup",
+        "recommendations.ranker_train",
+    }  # created by the data migrations
     nightly = PeriodicTask.objects.get(name="Vitrine: nightly retrain")
     assert (nightly.crontab.hour, nightly.crontab.minute) == ("3", "30")
     PeriodicTask.objects.filter(name="Vitrine: nightly retrain").update(enabled=False)  # an admin's edit

@@ -161,8 +161,17 @@ def ranker_train(
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=500).fit(X, y)
-    auc = float(roc_auc_score(y, model.predict_proba(X)[:, 1]))
+    def fit(features: np.ndarray, labels: np.ndarray) -> LogisticRegression:
+        return LogisticRegression(C=1.0, class_weight="balanced", max_iter=500).fit(features, labels)
+
+    # Rows are newest first: score the newest 20% with a model fitted on the older rest (an honest, held-out
+    # AUC), then refit on everything for serving. With one class in either part there is no AUC to report.
+    n_holdout = n // 5
+    held_out, older = slice(0, n_holdout), slice(n_holdout, n)
+    auc: float | None = None
+    if n_holdout and len(np.unique(y[held_out])) == 2 and len(np.unique(y[older])) == 2:
+        auc = float(roc_auc_score(y[held_out], fit(X[older], y[older]).predict_proba(X[held_out])[:, 1]))
+    model = fit(X, y)
     ranker = LearnedRanker(
         features=FEATURES, coef=tuple(float(c) for c in model.coef_[0]), intercept=float(model.intercept_[0]),
         n_samples=n, n_positive=positives, trained_at=timezone.now().isoformat(), auc=auc,
@@ -175,4 +184,5 @@ def ranker_train(
         temp = Path(handle.name)
     os.replace(temp, path)
     cache_set(RANKER_CACHE_KEY, payload, RANKER_CACHE_SECONDS)
-    return RankerTrainResult(True, n, positives, f"Trained on {n} impressions ({positives} engaged), training AUC {auc:.3f}.", ranker)
+    return RankerTrainResult(True, n, positives, f"Trained on {n} impressions ({positives} engaged), held-out AUC "
+                             + (f"{auc:.3f}." if auc is not None else "not measurable (one class in the holdout)."), ranker)
