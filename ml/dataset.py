@@ -243,6 +243,9 @@ class EventLog:
     timestamp: np.ndarray  # float64
     event_type: np.ndarray | None = None  # unicode
     value: np.ndarray | None = None  # float32, raw values as given
+    # Per-event context, e.g. {"device": str array ("" unknown), "hour": float array (NaN unknown)}; used by the
+    # context-aware rankers (FM, Wide & Deep) and carried through every subset and split.
+    context: dict[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self.user_index = np.asarray(self.user_index, dtype=np.int32)
@@ -254,6 +257,11 @@ class EventLog:
             arr = getattr(self, name)
             if arr is not None and len(arr) != n:
                 raise ValueError(f"EventLog.{name} has length {len(arr)}, expected {n}")
+        if self.context is not None:
+            self.context = {str(key): np.asarray(arr) for key, arr in self.context.items()}
+            for key, arr in self.context.items():
+                if len(arr) != n:
+                    raise ValueError(f"EventLog.context[{key!r}] has length {len(arr)}, expected {n}")
 
     def __len__(self) -> int:
         return len(self.user_index)
@@ -267,6 +275,7 @@ class EventLog:
             timestamp=self.timestamp[index],
             event_type=None if self.event_type is None else self.event_type[index],
             value=None if self.value is None else self.value[index],
+            context=None if self.context is None else {key: arr[index] for key, arr in self.context.items()},
         )
 
     def positive(self) -> "EventLog":
@@ -486,6 +495,7 @@ class Interactions:
         item_ids: Any,
         event_types: Any = None,
         values: Any = None,
+        context: dict[str, Any] | None = None,
         timestamps: Any = None,
         event_type_weights: dict[str, float] | None = None,
         value_weighting: bool = False,
@@ -511,6 +521,8 @@ class Interactions:
         positives).  Events are aggregated per pair with ``aggregate``
         (``"sum"``, ``"max"`` or ``"last"`` = latest event); pairs with total
         weight <= 0 are not in the matrix (but their events stay in the log).
+        ``context`` (optional) maps names to per-event arrays aligned with the input rows
+        (e.g. ``{"device": ..., "hour": ...}``); it is kept in ``log.context``.
 
         ``min_user_interactions`` / ``min_item_interactions`` count distinct positive
         pairs and are applied iteratively (k-core).  Without maps, the maps hold the
@@ -557,6 +569,12 @@ class Interactions:
                 weight = np.where(vals >= min_value, weight, 0.0)
         elif value_weighting or min_value is not None:
             raise ValueError("value_weighting / min_value need values")
+        ctx = None
+        if context is not None:
+            ctx = {str(key): np.asarray(arr) for key, arr in context.items()}
+            for key, arr in ctx.items():
+                if len(arr) != n:
+                    raise ValueError(f"context[{key!r}] length differs from user_ids")
         if half_life_days is not None:
             if half_life_days <= 0:
                 raise ValueError("half_life_days must be > 0")
@@ -591,6 +609,8 @@ class Interactions:
             et = et[sel]
         if vals is not None:
             vals = vals[sel]
+        if ctx is not None:
+            ctx = {key: arr[sel] for key, arr in ctx.items()}
 
         # -- k-core on positive pairs --------------------------------------------
         keys, _, agg = aggregate_pairs(u_code, i_code, weight, max(n_i, 1), aggregate)
@@ -632,6 +652,7 @@ class Interactions:
             timestamp=ts[order],
             event_type=None if et is None else et[order],
             value=None if vals is None else vals[order],
+            context=None if ctx is None else {key: arr[order] for key, arr in ctx.items()},
         )
         if item_features is not None:
             item_features = item_features.align(item_map)

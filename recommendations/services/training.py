@@ -39,6 +39,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recommendations.models import Event, EventType, ModelVersion, RecommenderSettings
+from recommendations.services.events import DEVICES
 from recommendations.services import model_store
 from recommendations.services.locks import (
     LockBusy,
@@ -97,6 +98,8 @@ class EventSnapshot:
     timestamps: np.ndarray  # float64 unix seconds
     start: dt.datetime
     end: dt.datetime
+    device_codes: np.ndarray | None = None  # int16 index into SNAPSHOT_DEVICES, -1 unknown
+    local_hours: np.ndarray | None = None  # int16 0-23, -1 unknown
 
     def __len__(self) -> int:
         return len(self.user_ids)
@@ -105,15 +108,34 @@ class EventSnapshot:
     def event_types(self) -> np.ndarray:
         return np.asarray(EventType.values)[self.event_type_codes]
 
+    def context(self) -> dict[str, np.ndarray] | None:
+        """Per-event context for the context-aware models: device names ("" unknown), hours (NaN unknown)."""
+        if self.device_codes is None or self.local_hours is None:
+            return None
+        names = np.asarray([*SNAPSHOT_DEVICES, ""])
+        hours = self.local_hours.astype(np.float32)
+        hours[(self.local_hours < 0) | (self.local_hours > 23)] = np.nan
+        return {"device": names[np.where(self.device_codes >= 0, self.device_codes, len(SNAPSHOT_DEVICES))], "hour": hours}
+
+
+# The devices an event's context may name (validated at ingestion), in the order of their snapshot codes.
+SNAPSHOT_DEVICES: tuple[str, ...] = tuple(sorted(DEVICES))
+
 
 def _pg_copy_sql() -> str:
     qn = connection.ops.quote_name
-    fields = {name: qn(Event._meta.get_field(name).column) for name in ("user", "item", "event_type", "value", "timestamp")}
+    fields = {name: qn(Event._meta.get_field(name).column)
+              for name in ("user", "item", "event_type", "value", "timestamp", "context")}
     cases = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(EventType.values))  # fixed literals
+    devices = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(SNAPSHOT_DEVICES))
+    hour = f"{fields['context']}->'local_hour'"
     return (
         f"COPY (SELECT {fields['user']}::int8, {fields['item']}::int8, "
         f"(CASE {fields['event_type']} {cases} ELSE -1 END)::int2, "
-        f"COALESCE({fields['value']}, 'NaN')::float8, {fields['timestamp']} "
+        f"COALESCE({fields['value']}, 'NaN')::float8, {fields['timestamp']}, "
+        f"(CASE {fields['context']}->>'device' {devices} ELSE -1 END)::int2, "
+        f"(CASE WHEN jsonb_typeof({hour}) = 'number' AND ({hour})::numeric BETWEEN 0 AND 23 "
+        f"THEN ({hour})::numeric ELSE -1 END)::int2 "
         f"FROM {qn(Event._meta.db_table)} "
         f"WHERE {fields['user']} IS NOT NULL AND {fields['timestamp']} >= %s AND {fields['timestamp']} < %s) "
         "TO STDOUT (FORMAT BINARY)"
@@ -123,7 +145,8 @@ def _pg_copy_sql() -> str:
 # One binary COPY row: field count, then (length, value) per column, big-endian; every column is non-null.
 _PG_ROW = np.dtype([
     ("n", ">i2"), ("l0", ">i4"), ("user", ">i8"), ("l1", ">i4"), ("item", ">i8"), ("l2", ">i4"), ("etype", ">i2"),
-    ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"), ("ts", ">i8"),
+    ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"), ("ts", ">i8"), ("l5", ">i4"), ("device", ">i2"),
+    ("l6", ">i4"), ("hour", ">i2"),
 ])
 _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_EPOCH_OFFSET = 946_684_800.0  # 2000-01-01 in unix seconds: binary timestamptz counts microseconds from it
@@ -131,7 +154,7 @@ _PG_EPOCH_OFFSET = 946_684_800.0  # 2000-01-01 in unix seconds: binary timestamp
 
 def _pg_parse_rows(buffer: bytes) -> dict[str, np.ndarray]:
     rows = np.frombuffer(buffer, dtype=_PG_ROW)
-    if len(rows) and (rows["n"] != 5).any():
+    if len(rows) and (rows["n"] != 7).any():
         raise ValueError("unexpected COPY row layout")
     return {
         "user": rows["user"].astype(np.int64),
@@ -139,6 +162,8 @@ def _pg_parse_rows(buffer: bytes) -> dict[str, np.ndarray]:
         "etype": rows["etype"].astype(np.int16),
         "value": rows["value"].astype(np.float32),
         "ts": rows["ts"].astype(np.float64) / 1e6 + _PG_EPOCH_OFFSET,
+        "device": rows["device"].astype(np.int16),
+        "hour": rows["hour"].astype(np.int16),
     }
 
 
@@ -179,10 +204,11 @@ def _snapshot_postgresql(*, start: dt.datetime, end: dt.datetime, chunk_rows: in
 def _snapshot_iterator(*, start: dt.datetime, end: dt.datetime, chunk_rows: int) -> list[dict[str, np.ndarray]]:
     """Any database: ``values_list().iterator()`` (server-side cursor where there is one), chunk by chunk."""
     codes = {value: code for code, value in enumerate(EventType.values)}
+    device_codes = {value: code for code, value in enumerate(SNAPSHOT_DEVICES)}
     rows = (
         Event.objects.filter(user__isnull=False, timestamp__gte=start, timestamp__lt=end)
         .order_by()
-        .values_list("user_id", "item_id", "event_type", "value", "timestamp")
+        .values_list("user_id", "item_id", "event_type", "value", "timestamp", "context")
         .iterator(chunk_size=chunk_rows)
     )
     chunks = []
@@ -194,8 +220,15 @@ def _snapshot_iterator(*, start: dt.datetime, end: dt.datetime, chunk_rows: int)
             "etype": np.fromiter((codes.get(row[2], -1) for row in batch), np.int16, n),
             "value": np.fromiter((math.nan if row[3] is None else row[3] for row in batch), np.float32, n),
             "ts": np.fromiter((row[4].timestamp() for row in batch), np.float64, n),
+            "device": np.fromiter((device_codes.get((row[5] or {}).get("device"), -1) for row in batch), np.int16, n),
+            "hour": np.fromiter((_local_hour(row[5]) for row in batch), np.int16, n),
         })
     return chunks
+
+
+def _local_hour(context: dict | None) -> int:
+    hour = (context or {}).get("local_hour")
+    return hour if isinstance(hour, int) and not isinstance(hour, bool) and 0 <= hour <= 23 else -1
 
 
 def training_snapshot(*, start: dt.datetime, end: dt.datetime, chunk_rows: int = SNAPSHOT_CHUNK_ROWS) -> EventSnapshot:
@@ -217,6 +250,8 @@ def training_snapshot(*, start: dt.datetime, end: dt.datetime, chunk_rows: int =
         timestamps=column("ts", np.float64)[known],
         start=start,
         end=end,
+        device_codes=column("device", np.int16)[known],
+        local_hours=column("hour", np.int16)[known],
     )
 
 
@@ -231,6 +266,7 @@ def training_dataset_build(*, snapshot: EventSnapshot, event_type_weights: dict[
         values=snapshot.values,
         timestamps=snapshot.timestamps,
         event_type_weights={str(key): float(value) for key, value in event_type_weights.items()},
+        context=snapshot.context(),
     )
 
 

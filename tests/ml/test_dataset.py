@@ -196,3 +196,24 @@ def test_from_events_scales_to_a_million_rows():
     data = syn.to_interactions(half_life_days=30.0)
     assert time.perf_counter() - t < 15.0  # ~1-2 s on one core; generous for shared CI
     assert len(data.log) == len(syn)
+
+
+def test_event_context_follows_filtering_sorting_and_splits():
+    from ml.split import random_split
+
+    data = Interactions.from_events(
+        user_ids=[1, 1, 2, 2, 3, 3],
+        item_ids=[10, 11, 10, 12, 11, 12],
+        event_types=["view", "view", "skip", "view", "view", "view"],
+        timestamps=[6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
+        event_type_weights={"view": 1.0},  # the skip gets weight 0 and is dropped
+        context={"device": ["a", "b", "c", "d", "e", "f"], "hour": [6, 5, 4, 3, 2, 1]},
+    )
+    log = data.log
+    assert log.context["device"].tolist() == ["f", "e", "d", "b", "a"]  # time order, skip dropped
+    assert np.array_equal(log.context["hour"], log.timestamp.astype(int))
+    train, test = random_split(data, test_size=0.5, seed=0)
+    for part in (train, test):
+        assert np.array_equal(part.log.context["hour"], part.log.timestamp.astype(int))
+    with pytest.raises(ValueError, match="context"):
+        Interactions.from_events(user_ids=[1, 2], item_ids=[1, 2], context={"device": ["a"]})

@@ -261,7 +261,10 @@ def test_all_items_scoring_equals_pairwise_forward(kind):
 def test_ranker_score_api_and_context(small):
     n = len(small.log)
     rng = np.random.default_rng(0)
-    small = small.replace(meta={"log_context": {"device": rng.choice(["ios", "web"], size=n)}})
+    import dataclasses
+
+    log = dataclasses.replace(small.log, context={"device": rng.choice(["ios", "web"], size=n)})
+    small = small.replace(log=log)  # context travels with the event log (as the training snapshot sends it)
     fm = FactorizationMachine(factors=8, epochs=2, batch_size=256, device="cpu").fit(small)
     assert fm.device_vocab_ == ["ios", "web"]
     users = np.array([0, 1, 2])

@@ -92,6 +92,26 @@ def test_snapshot_streams_the_window_of_logged_in_events_in_chunks():
         assert sorted(np.concatenate([c["user"] for c in portable]).tolist()) == sorted(snapshot.user_ids.tolist())
 
 
+@pytest.mark.django_db
+def test_snapshot_carries_device_and_local_hour_into_the_dataset_log():
+    now = timezone.now()
+    user, item = UserFactory(), ItemFactory()
+    contexts = [{"device": "mobile", "local_hour": 21}, {"device": "toaster", "local_hour": 30}, {}, {"local_hour": 7}]
+    for n, context in enumerate(contexts):
+        EventFactory(user=user, item=item, context=context, timestamp=now - dt.timedelta(hours=len(contexts) - n))
+    snapshot = training_snapshot(start=now - dt.timedelta(days=1), end=now)
+    order = np.argsort(snapshot.timestamps)
+    context = snapshot.context()
+    assert context["device"][order].tolist() == ["mobile", "", "", ""]  # unknown or invalid -> ""
+    hours = context["hour"][order]
+    assert hours[0] == 21 and hours[3] == 7 and np.isnan(hours[1]) and np.isnan(hours[2])
+    dataset = training.training_dataset_build(snapshot=snapshot, event_type_weights={"view": 1.0})
+    assert sorted(dataset.log.context["device"].tolist()) == ["", "", "", "mobile"]
+    if connection.vendor == "postgresql":  # the COPY reader and the portable reader agree
+        portable = training._snapshot_iterator(start=snapshot.start, end=snapshot.end, chunk_rows=2)
+        assert sorted(np.concatenate([c["hour"] for c in portable]).tolist()) == sorted(snapshot.local_hours.tolist())
+
+
 # -------------------------------------------------------------------------------------- end to end
 @pytest.mark.django_db
 def test_retrain_trains_evaluates_activates_and_serves(planted, django_capture_on_commit_callbacks):

@@ -40,7 +40,8 @@ context) are negatives; loss is BCE on the logit.
 Context -- how it reaches the model:
 
 * ``fit``: per-event context is read from ``dataset.log.context`` (a ``dict`` of arrays
-  aligned with the log, if the dataset provides one) or else from
+  aligned with the log; ``Interactions.from_events(context=...)`` fills it and splits carry
+  it; the training pipeline sends each event's device and local hour) or else from
   ``dataset.meta["log_context"]`` (same format, aligned with ``dataset.log`` as it is
   at fit time). Keys: ``"device"`` (strings) and ``"hour"`` (ints 0-23). Without an
   explicit hour, the hour of day (UTC) is derived from ``log.timestamp`` when those
