@@ -5,20 +5,11 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from recommendations.apis import ItemSimilarApi, RecommendationListApi
 from recommendations.models import Event, Impression
-from tests.recommendations.serving_support import install_model, serving_model_fit, world_create
 from users.models import Preferences
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/recommendations/"
 FEEDBACK = "/api/v1/feedback/"
-
-
-@pytest.fixture
-def world(db, monkeypatch):
-    world = world_create()
-    world.serving = serving_model_fit(world)
-    install_model(monkeypatch, world.serving)
-    return world
 
 
 @pytest.fixture

@@ -15,17 +15,9 @@ from recommendations.services.serving.cache import actor_state_touch
 from recommendations.services.serving.candidates import SOURCE_INDEX, _score_item_lists, source_foldin
 from recommendations.services.settings import recommender_settings_get, recommender_settings_update
 from tests.factories import UserFactory
-from tests.recommendations.serving_support import event_add, install_model, page_ids, serving_model_fit, world_create
+from tests.recommendations.serving_support import event_add, page_ids
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(db, monkeypatch):
-    world = world_create()
-    world.serving = serving_model_fit(world)
-    install_model(monkeypatch, world.serving)
-    return world
 
 
 def by_item(page) -> dict:

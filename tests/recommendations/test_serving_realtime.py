@@ -13,7 +13,6 @@ from tests.recommendations.serving_support import (
     page_categories,
     page_ids,
     serving_model_fit,
-    world_create,
 )
 from users.services import preferences_update
 
@@ -21,10 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(db, monkeypatch):
-    world = world_create()
-    world.serving = serving_model_fit(world)
-    install_model(monkeypatch, world.serving)
+def world(world, monkeypatch):
     # Real time means no retraining: any attempt to fit during these tests fails them.
     monkeypatch.setattr(type(world.serving.model), "fit", lambda *a, **k: pytest.fail("the model was retrained"))
     return world

@@ -11,18 +11,10 @@ from recommendations.services.serving import feed_recommendations_get
 from recommendations.services.serving.explanations import EXPLANATION_TYPES
 from recommendations.services.settings import recommender_settings_update
 from tests.factories import UserFactory
-from tests.recommendations.serving_support import event_add, install_model, page_categories, page_ids, serving_model_fit, world_create
+from tests.recommendations.serving_support import event_add, page_categories, page_ids
 from users.services import preferences_update
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(db, monkeypatch):
-    world = world_create()
-    world.serving = serving_model_fit(world)
-    install_model(monkeypatch, world.serving)
-    return world
 
 
 def feed_pages(actor: Actor, *, pages: int, n: int) -> list:
