@@ -9,12 +9,15 @@ import csv
 import datetime as dt
 import heapq
 import json
+import logging
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import reset_queries, transaction
 from django.utils import timezone
@@ -38,6 +41,29 @@ FALSE_WORDS = frozenset({"0", "false", "no", "n", "f"})
 ITEM_FIELDS = ("title", "description", "tags", "attributes", "price", "image_url", "in_stock", "is_active", "created_at")
 
 RowErrors = dict[str, list[str]]
+# Replaced whenever items or categories change (signals for single rows, the bulk writers explicitly): caches of
+# item data, such as the item cards serving keeps in each process, drop what they hold when it differs.
+CATALOG_REVISION_CACHE_KEY = "catalog:revision"
+
+logger = logging.getLogger(__name__)
+
+
+def catalog_changed() -> None:
+    """Items or categories were written: readers of ``CATALOG_REVISION_CACHE_KEY`` re-read them."""
+    try:
+        cache.set(CATALOG_REVISION_CACHE_KEY, uuid.uuid4().hex[:12], None)
+    except Exception as exc:  # noqa: BLE001 - readers also bound their caches' age; a write must not fail for this
+        logger.warning("could not bump the catalog revision: %s", exc)
+
+
+def catalog_written() -> None:
+    """Call after writing items or categories, in a transaction or not. Bumps the revision now (the writer and
+    code in the same transaction read their own writes) and once more after commit (a reader that refilled its
+    cache from the database in between read the rows as they were before the commit)."""
+    catalog_changed()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and not any(callback is catalog_changed for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(catalog_changed)
 
 
 class ImportFileError(Exception):
@@ -432,6 +458,8 @@ def _catalog_chunk_write(*, chunk: list[tuple[int, dict[str, Any]]], resolver: _
             Item.objects.bulk_create(list(to_create.values()), batch_size=500)
         if to_update:
             Item.objects.bulk_update(list(to_update.values()), sorted(update_fields), batch_size=500)
+        if to_create or to_update:
+            catalog_written()  # bulk writes send no signals
     summary.add_errors(errors)
     reset_queries()  # with DEBUG on, Django would keep every query of a long import in memory
 

@@ -166,7 +166,9 @@ def user_event_delete(*, user: User, event_id: int) -> bool:
 def user_history_reset(*, user: User) -> int:
     """Forget the user's interaction history (events and impressions); preferences stay. Returns events deleted."""
     from recommendations.models import Event, Impression
+    from recommendations.services.serving.impressions import impressions_forget
 
+    impressions_forget(user_ids={user.pk})
     with transaction.atomic():
         deleted, _ = Event.objects.filter(user=user).delete()
         Impression.objects.filter(user=user).delete()
@@ -177,8 +179,10 @@ def user_history_reset(*, user: User) -> int:
 def user_delete(*, user: User) -> None:
     """Delete the account with its events, impressions and preferences (nothing about the user is kept)."""
     from recommendations.models import Event, Impression
+    from recommendations.services.serving.impressions import impressions_forget
 
     user_id = user.pk
+    impressions_forget(user_ids={user_id})
     with transaction.atomic():
         Event.objects.filter(user_id=user_id).delete()
         Impression.objects.filter(user_id=user_id).delete()
@@ -196,9 +200,11 @@ def user_session_history_claim(*, user: User, session_key: str | None) -> int:
     """
     from recommendations.models import Event, Impression
     from recommendations.services.serving.cache import actor_state_touch
+    from recommendations.services.serving.impressions import impressions_claim
 
     if not session_key:
         return 0
+    impressions_claim(session_key=session_key, user_id=user.pk)
     with transaction.atomic():
         moved = Event.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
         Impression.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")

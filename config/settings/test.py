@@ -10,3 +10,6 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER_RATE", default="10000/min"),
     },
 }
+
+# Tests read their impressions back at once (tests of the buffer itself turn it on).
+VITRINE_IMPRESSIONS_FLUSH_SECONDS = env.float("VITRINE_IMPRESSIONS_FLUSH_SECONDS", default=0.0)

@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from catalog.models import Category, Item
+from catalog.services import catalog_written
 from recommendations.models import Event
 from recommendations.simulation import DEVICES, EVENT_TYPES, SimulatedShop, simulate_shop
 from users.models import Preferences, User
@@ -155,6 +156,7 @@ def _items_write(*, shop: SimulatedShop, category_ids: dict[str, int]) -> list[i
         for item in shop.items
     ]
     Item.objects.bulk_create(items, batch_size=WRITE_BATCH)
+    catalog_written()  # bulk writes send no signals
     by_sku = dict(Item.objects.filter(sku__startswith=DEMO_SKU_PREFIX).values_list("sku", "pk"))
     return [by_sku[item.sku] for item in shop.items]
 

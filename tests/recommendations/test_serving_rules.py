@@ -163,7 +163,8 @@ def test_purchased_items_are_excluded_as_configured(world):
 def test_unavailable_items_never_appear(world):
     user = world.user_of_group(1)
     page = feed_recommendations_get(actor=Actor(user_id=user.pk), n=10)
-    gone = page.items[0].item
-    Item.objects.filter(pk=gone.pk).update(in_stock=False)  # after the candidates were cached
+    gone = Item.objects.get(pk=page.items[0].item.pk)
+    gone.in_stock = False
+    gone.save()  # after the candidates and the item cards were cached
     shown = {item for page in feed_pages(Actor(user_id=user.pk), pages=3, n=15) for item in page_ids(page)}
     assert gone.pk not in shown and len(shown) >= 40

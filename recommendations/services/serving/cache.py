@@ -65,7 +65,7 @@ def cache_set_many(values: dict[str, Any], timeout: int) -> None:
         logger.warning("cache set_many failed: %s", exc)
 
 
-def cache_add(key: str, value: Any, timeout: int) -> bool:
+def cache_add(key: str, value: Any, timeout: int | None) -> bool:
     try:
         return bool(cache.add(key, value, timeout))
     except Exception as exc:  # noqa: BLE001

@@ -16,6 +16,7 @@ from django.core import signing
 from recommendations.models import Impression
 from recommendations.services.events import Actor
 from recommendations.services.serving.cache import FEED_SESSION_TTL, KEY_PREFIX, cache_get, cache_set
+from recommendations.services.serving.impressions import impressions_flush
 
 CURSOR_SALT = "vitrine.recommendations.cursor"
 CURSOR_MAX_AGE = FEED_SESSION_TTL
@@ -72,6 +73,7 @@ def feed_served_get(*, actor: Actor, position: FeedPosition) -> frozenset[int]:
     served = cache_get(feed_served_key(position.feed_id))
     if served is not None:
         return frozenset(served)
+    impressions_flush()  # this process's last pages may still wait in its buffer
     impressions = Impression.objects.filter(surface="feed", context__feed=position.feed_id)
     if actor.user_id is not None:
         impressions = impressions.filter(user_id=actor.user_id)

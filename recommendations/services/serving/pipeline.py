@@ -14,12 +14,10 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
-
 import numpy as np
-from django.db import connection
 
-from catalog.models import Category, Item
+from catalog.models import Item
+from catalog.services import CATALOG_REVISION_CACHE_KEY
 from recommendations.models import RecommenderSettings
 from recommendations.services.events import DEVICES, Actor
 from recommendations.services.serving.actors import (
@@ -33,10 +31,12 @@ from recommendations.services.serving.cache import (
     KEY_PREFIX,
     actor_state_token,
     actor_token_key,
+    cache_add,
     cache_get,
     cache_get_many,
     cache_set,
 )
+from recommendations.services.serving.cards import ItemCard, item_cards_get
 from recommendations.services.serving.candidates import SOURCES, CandidateTable, candidates_build
 from recommendations.services.serving.explanations import Reason, reason_for, reason_render
 from recommendations.services.serving.feed_sessions import (
@@ -107,32 +107,6 @@ def request_context_parse(raw: str | None) -> RequestContext:
     return RequestContext(device=device, hour=hour)
 
 
-@dataclass(frozen=True)
-class CategoryRef:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class ItemCard:
-    """What a recommendation shows of an item (read with one ``values_list`` query, no model instances)."""
-
-    pk: int
-    title: str
-    price: Decimal
-    image_url: str
-    category: CategoryRef
-    is_available: bool
-
-    @property
-    def id(self) -> int:
-        return self.pk
-
-    @property
-    def category_id(self) -> int:
-        return self.category.id
-
-
 @dataclass
 class RecommendedItem:
     item: ItemCard
@@ -165,26 +139,19 @@ def serving_settings_get() -> RecommenderSettings:
         return RecommenderSettings.objects.get_or_create(pk=1)[0]
 
 
-def item_cards_get(item_ids: set[int]) -> dict[int, ItemCard]:
-    """Cards of the items (availability read now): one plain query, it runs on every request."""
-    if not item_ids:
-        return {}
-    item_table, category_table = Item._meta.db_table, Category._meta.db_table
-    sql = (
-        f"SELECT i.id, i.title, i.price, i.image_url, i.category_id, c.name, i.is_active, i.in_stock "
-        f"FROM {item_table} i JOIN {category_table} c ON c.id = i.category_id WHERE i.id IN ({', '.join(['%s'] * len(item_ids))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [int(pk) for pk in item_ids])
-        rows = cursor.fetchall()
-    return {
-        pk: ItemCard(pk=pk, title=title, price=Decimal(str(price)).quantize(Decimal("0.01")), image_url=image_url, category=CategoryRef(category_id, category_name),
-                     is_available=bool(is_active and in_stock))
-        for pk, title, price, image_url, category_id, category_name, is_active, in_stock in rows
-    }
-
-
 # --------------------------------------------------------------------------------------------- candidates
+def catalog_revision(known: str | None = None) -> str | None:
+    """The catalog revision (``known``: as read with the request state); set when missing (evicted, fresh cache),
+    so a missing one never matches cards read under an old one. None when the cache does not answer."""
+    if isinstance(known, str):
+        return known
+    revision = cache_get(CATALOG_REVISION_CACHE_KEY)
+    if revision is None:
+        cache_add(CATALOG_REVISION_CACHE_KEY, uuid.uuid4().hex[:12], None)
+        revision = cache_get(CATALOG_REVISION_CACHE_KEY)
+    return revision if isinstance(revision, str) else None
+
+
 def _candidates_key(actor: Actor) -> str:
     return f"{KEY_PREFIX}:cand:{actor_name(actor)}"
 
@@ -218,6 +185,7 @@ class _RequestState:
     candidates: tuple[str, CandidateTable] | None = None
     served: list[int] | None = None
     ranker: dict | None = None
+    catalog: str | None = None
 
 
 def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
@@ -228,6 +196,7 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
         "token": actor_token_key(actor_name(actor)),
         "candidates": _candidates_key(actor),
         "ranker": RANKER_CACHE_KEY,
+        "catalog": CATALOG_REVISION_CACHE_KEY,
     }
     if actor.user_id is not None:
         keys["prefs"] = preferences_cache_key(user_id=actor.user_id)
@@ -313,7 +282,7 @@ def feed_recommendations_get(
     mark = time.perf_counter()
     picked_ids = table.item_ids[plan.rows].tolist()
     evidence_ids = set(table.evidence_items[plan.rows, plan.sources].tolist()) - {-1}
-    cards = item_cards_get(set(picked_ids) | evidence_ids)
+    cards = item_cards_get(set(picked_ids) | evidence_ids, catalog_revision=None if preview else catalog_revision(state.catalog))
     titles = {pk: card.title for pk, card in cards.items()}
     rounded = np.round(features[plan.rows].astype(np.float64), 4).tolist()
     results: list[RecommendedItem] = []
@@ -416,7 +385,7 @@ def similar_items_get(*, item: Item, actor: Actor | None, n: int = 10, session=N
     candidates = _similar_candidates(item=item, serving=serving, settings=settings)
     blocked_categories = set(prefs.excluded_categories) | {c for c, w in prefs.category_weights.items() if w <= 0}
     ids = [pk for pk, _, _ in candidates if pk not in prefs.hidden_items]
-    items = item_cards_get(set(ids[: (n + SPARE) * 3]))
+    items = item_cards_get(set(ids[: (n + SPARE) * 3]), catalog_revision=catalog_revision())
     results: list[RecommendedItem] = []
     rows: list[ImpressionRow] = []
     for pk, score, kind in candidates:
