@@ -241,8 +241,8 @@ class _Store:
 _store = _Store()
 
 
-def _active_stamp() -> int:
-    stamp = cache.get(ACTIVE_STAMP_KEY)
+def _active_stamp(*, cached: int | None = None) -> int:
+    stamp = cached if cached is not None else cache.get(ACTIVE_STAMP_KEY)
     if stamp is not None:
         return int(stamp)
     now = time.monotonic()
@@ -284,13 +284,14 @@ def _load_fallback(*, skip: int) -> ServingModel | None:
     return None
 
 
-def serving_model_get() -> ServingModel | None:
+def serving_model_get(*, cached_stamp: int | None = None) -> ServingModel | None:
     """The model web requests should use, or None when no version is active (serve popularity then).
 
-    Cheap when nothing changed (one cache read); loads a newly activated version on the next call after the
+    Cheap when nothing changed (one cache read, none when the caller read ``ACTIVE_STAMP_KEY`` with its other
+    keys and passes it as ``cached_stamp``); loads a newly activated version on the next call after the
     swap; never raises because of a bad artifact (see the module docstring).
     """
-    stamp = _active_stamp()
+    stamp = _active_stamp(cached=cached_stamp)
     current = _store.current
     if current is not None and current.version_id == stamp:
         return current

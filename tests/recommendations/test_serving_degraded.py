@@ -40,7 +40,7 @@ def test_without_a_model_recent_items_still_steer_an_anonymous_session(world, mo
 
 
 def test_a_store_that_raises_means_no_model(world, monkeypatch):
-    def broken():
+    def broken(**_):
         raise RuntimeError("artifact store unreachable")
 
     monkeypatch.setattr("recommendations.services.model_store.serving_model_get", broken)

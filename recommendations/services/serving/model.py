@@ -12,11 +12,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def active_serving_model() -> ServingModel | None:
+def active_serving_model(*, cached_stamp: int | None = None) -> ServingModel | None:
+    """``cached_stamp``: ``model_store.ACTIVE_STAMP_KEY`` as the caller already read it (saves a round trip)."""
     try:
         from recommendations.services.model_store import serving_model_get
 
-        return serving_model_get()
+        return serving_model_get(cached_stamp=cached_stamp)
     except Exception as exc:  # noqa: BLE001 - no model is a supported state; a broken store must not fail requests
         logger.error("No serving model (%s): serving popularity-based recommendations.", exc)
         return None

@@ -48,6 +48,7 @@ from recommendations.services.serving.feed_sessions import (
     feed_served_key,
 )
 from recommendations.services.serving.impressions import ImpressionRow, impressions_log
+from recommendations.services.model_store import ACTIVE_STAMP_KEY
 from recommendations.services.serving.model import active_serving_model, item_embeddings
 from recommendations.services.serving.ranking import RANKER_CACHE_KEY, features_compute, fusion_scores, ranker_from_payload, ranker_get
 from recommendations.services.serving.rerank import allowed_mask, page_plan
@@ -186,6 +187,7 @@ class _RequestState:
     served: list[int] | None = None
     ranker: dict | None = None
     catalog: str | None = None
+    model_stamp: int | None = None
 
 
 def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
@@ -197,6 +199,7 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
         "candidates": _candidates_key(actor),
         "ranker": RANKER_CACHE_KEY,
         "catalog": CATALOG_REVISION_CACHE_KEY,
+        "model_stamp": ACTIVE_STAMP_KEY,
     }
     if actor.user_id is not None:
         keys["prefs"] = preferences_cache_key(user_id=actor.user_id)
@@ -208,6 +211,8 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
         state.settings = None
     if not isinstance(state.prefs, PreferenceSnapshot):
         state.prefs = None
+    if not isinstance(state.model_stamp, int):
+        state.model_stamp = None
     return state
 
 
@@ -246,7 +251,7 @@ def feed_recommendations_get(
     settings = settings or state.settings or serving_settings_get()
     prefs = prefs or state.prefs or preference_snapshot_get(actor=actor, session=session)
     token = state.token or actor_state_token(actor_name(actor))
-    serving = active_serving_model()
+    serving = active_serving_model(cached_stamp=state.model_stamp)
     timings["setup"] = time.perf_counter() - started
 
     mark = time.perf_counter()

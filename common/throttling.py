@@ -1,0 +1,64 @@
+"""DRF's user and anon throttles with a fixed-window counter: one cache round trip per request.
+
+DRF's throttles keep a sliding log: every request reads the client's pickled list of timestamps, appends to it
+and writes it back, two round trips that move a list as long as the rate. Here each client has one counter per
+window (``<key>:<window index>``), bumped with a single ``INCR`` + ``EXPIRE`` pipeline on Redis. The price of a
+fixed window: a client may send up to twice its rate across a window boundary.
+
+Scopes, cache keys and rates (``DEFAULT_THROTTLE_RATES``) are DRF's; so is the 429 with ``Retry-After``.
+A cache that fails lets the request through: throttling protects the service, it must not take it down.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django_redis import get_redis_connection
+from django_redis.cache import RedisCache
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+logger = logging.getLogger(__name__)
+
+
+def _window_hit(*, key: str, duration: int) -> int:
+    """Count one request in the window ``key`` (which expires ``duration`` seconds after its last hit)."""
+    cache = caches[DEFAULT_CACHE_ALIAS]  # the cache DRF's throttles use
+    if isinstance(cache, RedisCache):
+        pipe = get_redis_connection(DEFAULT_CACHE_ALIAS).pipeline()
+        raw_key = cache.make_key(key)
+        pipe.incr(raw_key)
+        pipe.expire(raw_key, duration)
+        count, _ = pipe.execute()
+        return count
+    cache.add(key, 0, duration)
+    return cache.incr(key)
+
+
+class FixedWindowRateThrottle(SimpleRateThrottle):
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self.now = self.timer()
+        try:
+            count = _window_hit(key=f"{key}:{int(self.now // self.duration)}", duration=self.duration)
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            logger.warning("throttle %s: cache failed, request allowed: %s", key, exc)
+            return True
+        if count > self.num_requests:
+            return self.throttle_failure()
+        return True
+
+    def wait(self) -> float:
+        """Seconds until the current window ends."""
+        return self.duration - self.now % self.duration
+
+
+class CachedUserRateThrottle(FixedWindowRateThrottle, UserRateThrottle):
+    pass
+
+
+class CachedAnonRateThrottle(FixedWindowRateThrottle, AnonRateThrottle):
+    pass

@@ -1,0 +1,151 @@
+"""Token authentication with the token -> user lookup cached (users.authentication)."""
+import pytest
+from django.core.cache import cache, caches
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+
+from tests.factories import UserFactory
+from users.authentication import CachedTokenAuthentication, auth_cache_key
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/me/preferences/"
+PASSWORD = "pass-word-123"  # UserFactory's
+
+
+@pytest.fixture
+def token(user) -> Token:
+    return Token.objects.create(user=user)
+
+
+def authenticate(key: str):
+    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {key}"))
+    return CachedTokenAuthentication().authenticate(request)
+
+
+def get_with(key: str):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client.get(URL)
+
+
+def assert_rejected(response, detail: str) -> None:
+    # 403 rather than 401: SessionAuthentication comes first and sends no WWW-Authenticate challenge.
+    assert response.status_code in (401, 403) and response.json()["detail"] == detail
+
+
+def test_the_api_uses_the_cached_authentication(token):
+    assert get_with(token.key).status_code == 200
+    entry = cache.get(auth_cache_key(token.key))
+    assert entry["user"]["id"] == token.user_id and "password" not in entry["user"]
+    assert token.key not in auth_cache_key(token.key) and token.key not in repr(entry)
+
+
+def test_a_warm_token_makes_no_query(token, user, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        authenticate(token.key)
+    with django_assert_num_queries(0):
+        cached_user, cached_token = authenticate(token.key)
+    assert isinstance(cached_user, User) and cached_user.pk == user.pk and cached_user.username == user.username
+    assert not cached_user._state.adding and cached_user.is_authenticated and cached_user.is_active
+    assert cached_token.key == token.key and cached_token.user is cached_user
+    assert cached_token.created == token.created and cached_token.user_id == user.pk
+
+
+def test_the_cached_user_loads_its_password_only_when_asked(token, django_assert_num_queries):
+    authenticate(token.key)
+    cached_user, _ = authenticate(token.key)
+    assert cached_user.get_deferred_fields() == {"password"}
+    with django_assert_num_queries(1):
+        assert cached_user.check_password(PASSWORD) and not cached_user.check_password("wrong")
+
+
+def test_a_deactivated_user_is_refused_at_the_next_request(token, user):
+    assert get_with(token.key).status_code == 200
+    user.is_active = False
+    user.save()
+    assert_rejected(get_with(token.key), "User inactive or deleted.")
+    assert cache.get(auth_cache_key(token.key)) is None  # an inactive user is never cached
+
+
+def test_a_regenerated_token_replaces_the_old_one(token, user):
+    old_key = token.key  # delete() clears the instance's primary key
+    assert get_with(old_key).status_code == 200
+    token.delete()
+    new = Token.objects.create(user=user)
+    assert_rejected(get_with(old_key), "Invalid token.")
+    assert get_with(new.key).status_code == 200
+
+
+def test_a_password_change_drops_the_cached_user(token, user):
+    authenticate(token.key)
+    assert cache.get(auth_cache_key(token.key)) is not None
+    user.set_password("another-pass-456")
+    user.save()
+    assert cache.get(auth_cache_key(token.key)) is None
+    fresh, _ = authenticate(token.key)
+    assert fresh.check_password("another-pass-456") and not fresh.check_password(PASSWORD)
+
+
+def test_a_profile_change_is_seen_at_the_next_request(token, user):
+    authenticate(token.key)
+    user.email = "new@example.com"
+    user.save()
+    assert authenticate(token.key)[0].email == "new@example.com"
+
+
+def test_a_deleted_account_is_refused_at_the_next_request(token, user):
+    assert get_with(token.key).status_code == 200
+    user.delete()
+    assert_rejected(get_with(token.key), "Invalid token.")
+
+
+def test_an_unknown_token_is_refused_and_not_cached(django_assert_num_queries):
+    for _ in range(2):
+        with django_assert_num_queries(1), pytest.raises(AuthenticationFailed, match="Invalid token."):
+            authenticate("0" * 40)
+    assert cache.get(auth_cache_key("0" * 40)) is None
+    assert_rejected(get_with("0" * 40), "Invalid token.")
+
+
+def test_an_inactive_user_is_never_cached(db):
+    key = Token.objects.create(user=UserFactory(is_active=False)).key
+    with pytest.raises(AuthenticationFailed, match="User inactive or deleted."):
+        authenticate(key)
+    assert cache.get(auth_cache_key(key)) is None
+
+
+def test_a_write_that_commits_later_drops_what_was_cached_meanwhile(
+    token, user, django_capture_on_commit_callbacks
+):
+    authenticate(token.key)
+    stale = cache.get(auth_cache_key(token.key))
+    with django_capture_on_commit_callbacks(execute=True):
+        user.is_active = False
+        user.save()
+        cache.set(auth_cache_key(token.key), stale)  # a concurrent request that read the old, committed row
+    with pytest.raises(AuthenticationFailed, match="User inactive or deleted."):
+        authenticate(token.key)
+
+
+def test_a_broken_cache_falls_back_to_the_database(token, user, monkeypatch, django_assert_num_queries):
+    def boom(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    backend = type(caches["default"])
+    monkeypatch.setattr(backend, "get", boom)
+    monkeypatch.setattr(backend, "set", boom)
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert authenticate(token.key)[0].pk == user.pk
+    assert get_with(token.key).status_code == 200
+
+
+def test_zero_seconds_turns_the_cache_off(token, settings, django_assert_num_queries):
+    settings.VITRINE_AUTH_CACHE_SECONDS = 0
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            authenticate(token.key)
+    assert cache.get(auth_cache_key(token.key)) is None
