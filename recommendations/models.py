@@ -210,10 +210,13 @@ class ModelVersion(models.Model):
 class Impression(models.Model):
     """An item shown to someone in a recommendation response, for attributing later clicks and experiments."""
 
-    request_id = models.CharField(max_length=36, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="impressions")
+    # Every served item is a row, so each index is paid on every page: the user and item lookups use the
+    # (user, created_at) and (item, created_at) indexes below, and request ids are matched exactly (no LIKE index).
+    request_id = models.CharField(max_length=36)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="impressions",
+                             db_index=False)
     session_key = models.CharField(max_length=64, blank=True, default="")
-    item = models.ForeignKey("catalog.Item", on_delete=models.CASCADE, related_name="impressions")
+    item = models.ForeignKey("catalog.Item", on_delete=models.CASCADE, related_name="impressions", db_index=False)
     position = models.PositiveIntegerField()
     source = models.CharField(max_length=32)
     score = models.FloatField(default=0.0)
@@ -230,6 +233,7 @@ class Impression(models.Model):
             models.Index(fields=["user", "created_at"], name="impression_user_time_idx"),
             models.Index(fields=["session_key", "created_at"], name="impression_session_time_idx"),
             models.Index(fields=["item", "created_at"], name="impression_item_time_idx"),
+            models.Index(fields=["request_id"], name="impression_request_idx"),
         ]
 
     def __str__(self) -> str:
