@@ -24,7 +24,7 @@ def _window_hit(*, key: str, duration: int) -> int:
     """Count one request in the window ``key`` (which expires ``duration`` seconds after its last hit)."""
     cache = caches[DEFAULT_CACHE_ALIAS]  # the cache DRF's throttles use
     if isinstance(cache, RedisCache):
-        pipe = get_redis_connection(DEFAULT_CACHE_ALIAS).pipeline()
+        pipe = get_redis_connection(DEFAULT_CACHE_ALIAS).pipeline(transaction=False)  # no MULTI/EXEC: 2 commands, 1 trip
         raw_key = cache.make_key(key)
         pipe.incr(raw_key)
         pipe.expire(raw_key, duration)

@@ -18,6 +18,7 @@ A category that already holds ``category_cap`` picks is skipped while any other 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -44,9 +45,14 @@ def slot_plan(n: int, shares: Sequence[float]) -> np.ndarray:
     Counts use largest remainders (they sum to ``n``); positions come from smooth weighted round-robin, so a
     20% group lands on every fifth slot rather than at the end. Deterministic.
     """
-    shares = np.clip(np.asarray(shares, dtype=np.float64), 0.0, None)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
+    return np.asarray(_slot_plan(int(n), tuple(float(share) for share in shares)), dtype=np.int64)
+
+
+@lru_cache(maxsize=1024)  # every feed page asks for the same few plans
+def _slot_plan(n: int, shares_in: tuple[float, ...]) -> tuple[int, ...]:
+    shares = np.clip(np.asarray(shares_in, dtype=np.float64), 0.0, None)
     if shares.sum() <= 0:
         raise ValueError("At least one share must be positive.")
     shares = shares / shares.sum()
@@ -56,17 +62,21 @@ def slot_plan(n: int, shares: Sequence[float]) -> np.ndarray:
     if remainder:
         order = np.lexsort((np.arange(len(shares)), -(exact - counts)))
         counts[order[:remainder]] += 1
-    plan = np.empty(n, dtype=np.int64)
-    current = np.zeros(len(shares))
-    left = counts.astype(np.float64).copy()
-    for position in range(n):
-        current += counts
-        current[left <= 0] = -np.inf
-        group = int(np.argmax(current))
-        plan[position] = group
-        current[group] -= n
-        left[group] -= 1
-    return plan
+    # Plain Python: a handful of groups and ~20 positions, where numpy's per-call overhead would dominate.
+    counts_list = [int(c) for c in counts]
+    current = [0.0] * len(counts_list)
+    left = list(counts_list)
+    plan = []
+    for _ in range(n):
+        best, best_value = -1, -np.inf
+        for group, count in enumerate(counts_list):
+            current[group] += count
+            if left[group] > 0 and current[group] > best_value:
+                best, best_value = group, current[group]
+        plan.append(best)
+        current[best] -= n
+        left[best] -= 1
+    return tuple(plan)
 
 
 @dataclass(frozen=True)
@@ -143,38 +153,51 @@ def rerank(
         norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
         unit = np.divide(embeddings, norms, out=np.zeros_like(embeddings), where=norms > 0)
     fallback = list(config.fallback) if config.fallback is not None else list(np.argsort(-np.asarray(config.shares), kind="stable"))
-    plan = slot_plan(n, config.shares)
-    group_masks = [membership[:, group].copy() for group in range(n_groups)]  # cleared as candidates are picked
-
+    plan = slot_plan(n, config.shares).tolist()
+    group_orders = {group: [group] + [g for g in fallback if g != group] for group in range(n_groups)}
+    # lam * relevance per group, -inf where the candidate is not a member; a pick is set to -inf in every group.
+    # One subtraction and one argmax per tried group and position (the loop is the hot path of every feed page).
+    base = [np.where(membership[:, group], lam * rel[:, group], -np.inf) for group in range(n_groups)]
     sum_sim = np.zeros(m)  # summed similarity of each candidate to the picks so far
     category_count = np.zeros(int(category_code.max()) + 1, dtype=np.int64)
     cap = config.category_cap if config.category_cap and config.category_cap > 0 else None
+    capped = np.zeros(m, dtype=bool)  # candidates whose category is full
+    any_capped = False
     picks: list[int] = []
     pick_groups: list[int] = []
     for position in range(n):
-        penalty = (1.0 - lam) * (sum_sim / max(len(picks), 1))
-        allowed = category_count[category_code] < cap if cap is not None else None
-        order_of_groups = [int(plan[position])] + [g for g in fallback if g != plan[position]]
+        penalty = sum_sim * ((1.0 - lam) / max(len(picks), 1))
+        order_of_groups = group_orders[plan[position]]
         choice, filled_group = -1, -1
-        for relax in ((False, True) if allowed is not None else (True,)):
+        # Respect the cap in every group first (a group with nothing uncapped left passes to the next), then relax it.
+        for relax in ((False, True) if any_capped else (True,)):
             for group in order_of_groups:
-                mask = group_masks[group] if relax else group_masks[group] & allowed
-                if not mask.any():
-                    continue  # nothing (uncapped) left in this group: try the next before relaxing the cap
-                choice, filled_group = int(np.argmax(np.where(mask, lam * rel[:, group] - penalty, -np.inf))), group
-                break
+                value = base[group] - penalty
+                if not relax:
+                    value[capped] = -np.inf
+                best = int(np.argmax(value))
+                if value[best] != -np.inf:
+                    choice, filled_group = best, group
+                    break
             if choice >= 0:
                 break
         if choice < 0:
             break
         picks.append(choice)
         pick_groups.append(filled_group)
-        for mask in group_masks:
-            mask[choice] = False
+        for group_base in base:
+            group_base[choice] = -np.inf
         code = category_code[choice]
         category_count[code] += 1
-        similarity = (category_code == code).astype(np.float64)
+        same_category = category_code == code
+        if cap is not None and category_count[code] >= cap:
+            capped |= same_category
+            any_capped = True
         if unit is not None:
-            np.maximum(similarity, np.clip(unit @ unit[choice], 0.0, 1.0), out=similarity)
-        sum_sim += similarity
+            cosine = unit @ unit[choice]
+            np.minimum(cosine, 1.0, out=cosine)  # clip to [0, 1] with two ufuncs (np.clip's wrapper costs more here)
+            np.maximum(cosine, same_category, out=cosine)
+            sum_sim += cosine
+        else:
+            sum_sim += same_category
     return order[np.asarray(picks, dtype=np.int64)], np.asarray(pick_groups, dtype=np.int64)
