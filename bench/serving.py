@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (>1: gthread worker, keep-alive)")
     parser.add_argument("--warm-users", type=int, default=300)
     parser.add_argument("--n", type=int, default=20, help="items per page")
-    parser.add_argument("--paced-rates", type=float, nargs="*", default=[100.0],
+    parser.add_argument("--paced-rates", type=float, nargs="*", default=[100.0, 200.0, 300.0],
                         help="extra warm cells at the largest client count, paced at these total request rates")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--no-faiss", action="store_true")

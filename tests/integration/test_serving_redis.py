@@ -92,3 +92,38 @@ def test_impressions_are_written_in_their_own_asynchronously_committed_transacti
     assert stored[1].context == {"feed": "f1", "f": [0.1, 0.2]} and stored[1].score == pytest.approx(0.4)
     assert stored[0].session_key == "s1" and stored[0].user_id is None and stored[0].settings_version == 3
     assert Impression.objects.filter(context__feed="f1").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_writes_buffered_impressions_when_it_shuts_down(tmp_path):
+    """A web process holds impressions for up to a flush interval; a normal stop (SIGTERM) still writes them."""
+    import http.client
+    import json
+
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from bench.gunicorn_server import gunicorn_start, gunicorn_stop
+    from bench.serving import free_port
+    from tests.factories import CategoryFactory, ItemFactory, UserFactory
+    from tests.integration.conftest import _database_url_for
+
+    category = CategoryFactory()
+    ItemFactory.create_batch(12, category=category)
+    token = Token.objects.create(user=UserFactory())
+    port = free_port()
+    server = gunicorn_start(port=port, workers=1, threads=2, env_extra={
+        "DATABASE_URL": _database_url_for(connection.settings_dict),
+        "VITRINE_IMPRESSIONS_FLUSH_SECONDS": "600",  # nothing is written before the stop
+        "VITRINE_VAR_DIR": str(tmp_path),
+    })
+    try:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        client.request("GET", "/api/v1/recommendations/?n=5", headers={"Authorization": f"Token {token.key}"})
+        response = client.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 200 and len(body["items"]) == 5
+        assert not Impression.objects.filter(request_id=body["request_id"]).exists()  # still buffered
+    finally:
+        gunicorn_stop(server)
+    assert Impression.objects.filter(request_id=body["request_id"]).count() == 5
