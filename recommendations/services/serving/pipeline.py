@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+
 import numpy as np
 
 from catalog.models import Item
@@ -31,12 +32,11 @@ from recommendations.services.serving.cache import (
     KEY_PREFIX,
     actor_state_token,
     actor_token_key,
-    cache_add,
     cache_get,
     cache_get_many,
     cache_set,
 )
-from recommendations.services.serving.cards import ItemCard, item_cards_get
+from recommendations.services.serving.cards import ItemCard, catalog_revision_get, item_cards_get
 from recommendations.services.serving.candidates import SOURCES, CandidateTable, candidates_build
 from recommendations.services.serving.explanations import Reason, reason_for, reason_render
 from recommendations.services.serving.feed_sessions import (
@@ -141,18 +141,6 @@ def serving_settings_get() -> RecommenderSettings:
 
 
 # --------------------------------------------------------------------------------------------- candidates
-def catalog_revision(known: str | None = None) -> str | None:
-    """The catalog revision (``known``: as read with the request state); set when missing (evicted, fresh cache),
-    so a missing one never matches cards read under an old one. None when the cache does not answer."""
-    if isinstance(known, str):
-        return known
-    revision = cache_get(CATALOG_REVISION_CACHE_KEY)
-    if revision is None:
-        cache_add(CATALOG_REVISION_CACHE_KEY, uuid.uuid4().hex[:12], None)
-        revision = cache_get(CATALOG_REVISION_CACHE_KEY)
-    return revision if isinstance(revision, str) else None
-
-
 def _candidates_key(actor: Actor) -> str:
     return f"{KEY_PREFIX}:cand:{actor_name(actor)}"
 
@@ -287,7 +275,7 @@ def feed_recommendations_get(
     mark = time.perf_counter()
     picked_ids = table.item_ids[plan.rows].tolist()
     evidence_ids = set(table.evidence_items[plan.rows, plan.sources].tolist()) - {-1}
-    cards = item_cards_get(set(picked_ids) | evidence_ids, catalog_revision=None if preview else catalog_revision(state.catalog))
+    cards = item_cards_get(set(picked_ids) | evidence_ids, catalog_revision=None if preview else catalog_revision_get(known=state.catalog))
     titles = {pk: card.title for pk, card in cards.items()}
     rounded = np.round(features[plan.rows].astype(np.float64), 4).tolist()
     results: list[RecommendedItem] = []
@@ -390,7 +378,7 @@ def similar_items_get(*, item: Item, actor: Actor | None, n: int = 10, session=N
     candidates = _similar_candidates(item=item, serving=serving, settings=settings)
     blocked_categories = set(prefs.excluded_categories) | {c for c, w in prefs.category_weights.items() if w <= 0}
     ids = [pk for pk, _, _ in candidates if pk not in prefs.hidden_items]
-    items = item_cards_get(set(ids[: (n + SPARE) * 3]), catalog_revision=catalog_revision())
+    items = item_cards_get(set(ids[: (n + SPARE) * 3]), catalog_revision=catalog_revision_get())
     results: list[RecommendedItem] = []
     rows: list[ImpressionRow] = []
     for pk, score, kind in candidates:
