@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from catalog.models import Category, Item
+from common.services import cache_invalidate_around_commit
 
 CATALOG_REQUIRED_COLUMNS = ("sku", "title", "category")
 CATALOG_OPTIONAL_COLUMNS = (
@@ -57,13 +58,8 @@ def catalog_changed() -> None:
 
 
 def catalog_written() -> None:
-    """Call after writing items or categories, in a transaction or not. Bumps the revision now (the writer and
-    code in the same transaction read their own writes) and once more after commit (a reader that refilled its
-    cache from the database in between read the rows as they were before the commit)."""
-    catalog_changed()
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and not any(callback is catalog_changed for _, callback, _ in connection.run_on_commit):
-        transaction.on_commit(catalog_changed)
+    """Call after writing items or categories, in a transaction or not: the revision changes now and after commit."""
+    cache_invalidate_around_commit(catalog_changed)
 
 
 class ImportFileError(Exception):

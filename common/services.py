@@ -1,7 +1,8 @@
 """Helpers shared by every app's services."""
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import models, transaction
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -37,3 +38,16 @@ def model_update(*, instance: ModelT, fields: list[str], data: dict[str, Any]) -
             related.set(value)
             has_updated = True
     return instance, has_updated
+
+
+def cache_invalidate_around_commit(invalidate: Callable[[], None]) -> None:
+    """Run a cache invalidation now and, inside a transaction, once more after it commits.
+
+    Now: code in the same transaction reads its own writes. After commit: a reader in another process may have
+    refilled the cache from the rows as they were before the commit. Registered once per transaction for the same
+    callable, so a write touching many rows does not queue many callbacks.
+    """
+    invalidate()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and not any(callback is invalidate for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(invalidate)

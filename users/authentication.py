@@ -18,10 +18,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models, router, transaction
+from django.db import models, router
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from common.services import cache_invalidate_around_commit
 from recommendations.services.serving.cache import cache_delete, cache_get, cache_set
 
 # Bump when the cached entry changes shape.
@@ -43,10 +44,7 @@ def auth_cache_forget(*, user_id: int | None = None, token_keys: Iterable[str] =
         for key in keys:
             cache_delete(key)
 
-    # Now, for the rest of this transaction; and again after commit, because a concurrent request may have
-    # cached the committed (old) row in between.
-    forget()
-    transaction.on_commit(forget)
+    cache_invalidate_around_commit(forget)
 
 
 def _instance(model: type[models.Model], values: dict[str, Any]) -> models.Model:
