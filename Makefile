@@ -9,7 +9,7 @@ PORT ?= 8000
 SEED ?= 42
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: venv install migrate demo train run serve test test-fast worker beat bench clean
+.PHONY: venv install migrate demo train run serve lint test test-fast worker beat bench clean
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3.11 not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -48,7 +48,13 @@ serve:
 	@echo "Vitrine on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/ user 'admin' / password 'admin')"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+# ruff (pyflakes, imports, bugbear, Django rules, complexity) and import-linter (the architecture contracts in
+# pyproject.toml). `make test` runs it first.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+test: lint
 	$(BIN)/pytest -q
 
 worker: install

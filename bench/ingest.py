@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
 EVENT_TYPES = ("view", "view", "view", "click", "click", "add_to_cart", "purchase", "like", "skip", "dwell", "rating")
 DEVICES = ("mobile", "desktop", "tablet")
@@ -198,10 +199,9 @@ def copy_rows(*, database_url: str, batches: list[list[dict]], user_id: int) -> 
     ]
     with psycopg.connect(database_url) as connection:
         started = time.perf_counter()
-        with connection.cursor() as cursor:
-            with cursor.copy(f"COPY recommendations_event ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with connection.cursor() as cursor, cursor.copy(f"COPY recommendations_event ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
         connection.commit()
         return time.perf_counter() - started
 

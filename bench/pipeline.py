@@ -58,8 +58,9 @@ def _setup_django(database_url: str, artifact_dir: str) -> None:
 
 
 def _ensure_database(database_url: str) -> None:
-    import psycopg
     from urllib.parse import urlparse
+
+    import psycopg
 
     url = urlparse(database_url)
     name = url.path.lstrip("/")
@@ -121,12 +122,12 @@ def load_events(n_events: int, seed: int = 0) -> dict:
                for i in range(n_items)))
         users = (data.user_ids - 1_000_000 + 1).tolist()
         items = (data.item_ids - 5_000_000 + 1).tolist()
-        times = [dt.datetime.fromtimestamp(start + o, dt.timezone.utc).isoformat() for o in offsets.tolist()]
+        times = [dt.datetime.fromtimestamp(start + o, dt.UTC).isoformat() for o in offsets.tolist()]
         _copy(raw, Event._meta.db_table,
               ["client_event_id", "user_id", "session_key", "item_id", "event_type", "value", "context", "timestamp",
                "created_at"],
               (f"b{n}\t{u}\t\t{i}\t{t}\t\\N\t{{}}\t{when}\t{stamp}\n"
-               for n, (u, i, t, when) in enumerate(zip(users, items, data.event_types.tolist(), times))))
+               for n, (u, i, t, when) in enumerate(zip(users, items, data.event_types.tolist(), times, strict=False))))
         for model in (User, Category, Item):
             table = model._meta.db_table
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
@@ -217,7 +218,7 @@ def main() -> None:
         results.append(result)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     RESULTS.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     print(_table(results))
     print(f"\n(written to {RESULTS.relative_to(ROOT)})")

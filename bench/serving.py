@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "serving.json"
 EVENT_TYPES = np.array(["view", "view", "view", "view", "click", "click", "like", "add_to_cart", "purchase"])
 CACHE_PREFIX = "bench-serving"
@@ -346,7 +347,7 @@ def run_cell(*, port: int, tokens: list[str], mode: str, clients: int, duration:
                     started = time.perf_counter()
                 try:
                     status, body, header = client.get(path, token)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     with lock:
                         errors.append(repr(exc))
                     break

@@ -191,9 +191,9 @@ def _fit_implicit_direct(params: dict, data, threads: int):
 
 def _fit_ease_solve(params: dict, data, threads: int):
     """Gram matrix once, then the bare inversions of XᵀX + λI (numpy and torch); the faster is the bound."""
-    from ml.models.registry import model_from_config
-
     import torch  # imported before the peak is reset: its ~300 MiB of libraries are not the solve's
+
+    from ml.models.registry import model_from_config
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     ease = model_from_config({"name": "ease", **params})
@@ -290,7 +290,7 @@ def print_table(rows: list[dict]) -> None:
             for r in rows]  # fmt: skip
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
     for n, row in enumerate([header, *body]):
-        print("  ".join(c.rjust(w) if i not in (0, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))) + "  " + row[-1])
+        print("  ".join(c.rjust(w) if i not in (0, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))) + "  " + row[-1])
         if n == 0:
             print("  ".join("-" * w for w in widths) + "  ------")
 

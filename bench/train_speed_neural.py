@@ -108,11 +108,11 @@ def plot(rows: list[dict], path: Path) -> None:
     for j, size in enumerate(sizes):
         by = {r["model"]: r for r in rows if r["size"] == size}
         xs = [i + j * width for i in range(len(models))]
-        for ax, key in zip(axes[:2], ("seconds_per_epoch", "time_to_best_seconds")):
+        for ax, key in zip(axes[:2], ("seconds_per_epoch", "time_to_best_seconds"), strict=False):
             ax.bar(xs, [by.get(m, {}).get(key) or 0 for m in models], width, label=size)
         axes[2].bar(xs, [by.get(m, {}).get("best_val_ndcg10") or 0 for m in models], width, label=size)
     titles = ("seconds per epoch (train + validation)", "time to best validation NDCG@10 (s)", "best validation NDCG@10")
-    for ax, title in zip(axes, titles):
+    for ax, title in zip(axes, titles, strict=False):
         ax.set_xticks([i + width * (len(sizes) - 1) / 2 for i in range(len(models))])
         ax.set_xticklabels(models, rotation=30)
         ax.set_title(title)

@@ -1,6 +1,6 @@
 """Small pieces shared by the REST APIs."""
-from rest_framework.pagination import PageNumberPagination
 from django.conf import settings
+from rest_framework.pagination import PageNumberPagination
 
 
 class CappedPageNumberPagination(PageNumberPagination):

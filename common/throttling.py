@@ -44,7 +44,7 @@ class FixedWindowRateThrottle(SimpleRateThrottle):
         self.now = self.timer()
         try:
             count = _window_hit(key=f"{key}:{int(self.now // self.duration)}", duration=self.duration)
-        except Exception as exc:  # noqa: BLE001 - see the module docstring
+        except Exception as exc:
             logger.warning("throttle %s: cache failed, request allowed: %s", key, exc)
             return True
         if count > self.num_requests:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -104,11 +104,11 @@ class IdMap:
 
     # construction ------------------------------------------------------------
     @classmethod
-    def from_values(cls, values: Any) -> "IdMap":
+    def from_values(cls, values: Any) -> IdMap:
         """Map of the unique values, in sorted order."""
         return cls(np.unique(_normalize_id_array(values)))
 
-    def extend(self, values: Any) -> "IdMap":
+    def extend(self, values: Any) -> IdMap:
         """New map with the ids of ``values`` not yet known appended (sorted)."""
         idx = self.to_index(values, missing="ignore")
         new = np.unique(self._coerce(_normalize_id_array(values))[idx < 0])
@@ -214,7 +214,7 @@ class IdMap:
         return {"kind": "int" if self.is_integer else "str", "ids": self.external_ids.tolist()}
 
     @classmethod
-    def from_json(cls, data: dict | str) -> "IdMap":
+    def from_json(cls, data: dict | str) -> IdMap:
         if isinstance(data, str):
             data = json.loads(data)
         kind = data.get("kind")
@@ -266,7 +266,7 @@ class EventLog:
     def __len__(self) -> int:
         return len(self.user_index)
 
-    def take(self, index: np.ndarray) -> "EventLog":
+    def take(self, index: np.ndarray) -> EventLog:
         """Subset by boolean mask or integer positions (order preserved)."""
         return EventLog(
             user_index=self.user_index[index],
@@ -278,7 +278,7 @@ class EventLog:
             context=None if self.context is None else {key: arr[index] for key, arr in self.context.items()},
         )
 
-    def positive(self) -> "EventLog":
+    def positive(self) -> EventLog:
         """Only the events with weight > 0."""
         return self.take(self.weight > 0)
 
@@ -327,7 +327,7 @@ class ItemFeatures:
                 return len(v)
         return 0
 
-    def take(self, index: np.ndarray) -> "ItemFeatures":
+    def take(self, index: np.ndarray) -> ItemFeatures:
         """Rows at integer positions ``index``; ``-1`` gives an empty/unknown row."""
         index = np.asarray(index, dtype=np.int64)
         missing = index < 0
@@ -339,7 +339,7 @@ class ItemFeatures:
                 return None
             if n == 0:
                 return [empty() for _ in index]
-            return [empty() if m else values[j] for j, m in zip(safe.tolist(), missing.tolist())]
+            return [empty() if m else values[j] for j, m in zip(safe.tolist(), missing.tolist(), strict=False)]
 
         category = None
         if self.category is not None:
@@ -358,7 +358,7 @@ class ItemFeatures:
             item_ids=None,
         )
 
-    def align(self, item_map: IdMap) -> "ItemFeatures":
+    def align(self, item_map: IdMap) -> ItemFeatures:
         """Features reordered to ``item_map`` (requires ``item_ids``, or the same length)."""
         if self.item_ids is None:
             if len(self) != len(item_map):
@@ -509,7 +509,7 @@ class Interactions:
         user_features: dict[str, np.ndarray] | None = None,
         user_map: IdMap | None = None,
         item_map: IdMap | None = None,
-    ) -> "Interactions":
+    ) -> Interactions:
         """Build interactions from raw event arrays (vectorized).
 
         Per-event weight = ``event_type_weights[type]`` (1 when no dict is given;
@@ -677,7 +677,7 @@ class Interactions:
         item_features: ItemFeatures | None = None,
         user_features: dict[str, np.ndarray] | None = None,
         _weights64: np.ndarray | None = None,
-    ) -> "Interactions":
+    ) -> Interactions:
         """Aggregate an :class:`EventLog` (indices in the given maps) into a matrix."""
         n_u, n_i = len(user_map), len(item_map)
         w = log.weight if _weights64 is None else _weights64
@@ -705,7 +705,7 @@ class Interactions:
         item_ids: Any = None,
         item_features: ItemFeatures | None = None,
         user_features: dict[str, np.ndarray] | None = None,
-    ) -> "Interactions":
+    ) -> Interactions:
         """Wrap a (sparse or dense) matrix; ids default to ``0..n-1``. No log."""
         m = sp.csr_matrix(matrix, dtype=np.float32)
         m.sum_duplicates()
@@ -719,11 +719,11 @@ class Interactions:
         return cls(matrix=m, user_map=user_map, item_map=item_map, item_features=item_features, user_features=user_features)
 
     # -- derived views -------------------------------------------------------------
-    def replace(self, **changes: Any) -> "Interactions":
+    def replace(self, **changes: Any) -> Interactions:
         """Shallow copy with fields replaced (maps and features are shared)."""
         return replace(self, **changes)
 
-    def filter_events(self, mask: np.ndarray) -> "Interactions":
+    def filter_events(self, mask: np.ndarray) -> Interactions:
         """Keep the log events selected by ``mask`` and re-aggregate (same maps)."""
         if self.log is None:
             raise ValueError("filter_events needs an event log")
@@ -736,7 +736,7 @@ class Interactions:
             user_features=self.user_features,
         )
 
-    def filter_pairs(self, keep: np.ndarray, *, keep_other_events: bool = True) -> "Interactions":
+    def filter_pairs(self, keep: np.ndarray, *, keep_other_events: bool = True) -> Interactions:
         """Keep the matrix entries selected by ``keep`` (a mask over ``matrix.data``,
         CSR order) with all their events.  Events of pairs that are not in the
         matrix (total weight <= 0) are kept too unless ``keep_other_events=False``.
@@ -759,7 +759,7 @@ class Interactions:
         rows = np.repeat(np.arange(self.n_users, dtype=np.int64), np.diff(self.matrix.indptr))
         return rows * self.n_items + self.matrix.indices
 
-    def subset_users(self, user_indices: Any) -> "Interactions":
+    def subset_users(self, user_indices: Any) -> Interactions:
         """Same maps, only the given users' rows (and events) kept."""
         mask = np.zeros(self.n_users, dtype=bool)
         mask[np.asarray(user_indices, dtype=np.int64)] = True

@@ -23,9 +23,10 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 __all__ = ["main", "run", "split_data", "SPLITS"]
 
@@ -153,7 +154,7 @@ def split_data(data, method: str, *, test_size: float, seed: int):
 
 
 def default_out_dir(base: str | Path = "var/evaluation") -> Path:
-    return Path(base) / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return Path(base) / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 def _log(message: str) -> None:
@@ -210,7 +211,7 @@ def run_leaderboard(
                 )  # fmt: skip
             else:
                 result = evaluate_model(models[name], train, test, k=k, name=name, data=data, progress=progress)
-        except Exception as exc:  # noqa: BLE001 - keep the other models' scores
+        except Exception as exc:
             result = {"model": name, "params": params.get(name, {}), "error": f"{type(exc).__name__}: {exc}"}
             log(f"{name}: FAILED: {result['error']}")
         else:
@@ -281,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
         "implicit_threshold": args.implicit_threshold, "min_user_interactions": args.min_user_interactions,
         "n_users": data.n_users, "n_items": data.n_items, "nnz": data.nnz,
         "train_nnz": train.nnz, "test_nnz": test.nnz,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
     paths = write_report(results, out_dir, meta=meta, title=f"{Path(args.data).name}, {args.split} split, k={args.k}")
     _log(f"wrote {paths['json']} and {paths['png']}")

@@ -35,9 +35,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -94,7 +94,7 @@ class RawEvents:
     def __len__(self) -> int:
         return int(self.user_ids.shape[0])
 
-    def select(self, mask_or_index: np.ndarray) -> "RawEvents":
+    def select(self, mask_or_index: np.ndarray) -> RawEvents:
         """A new log with the rows picked by a boolean mask or an index array."""
         return RawEvents(**{
             f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[mask_or_index]
@@ -102,7 +102,7 @@ class RawEvents:
         })  # fmt: skip
 
     @classmethod
-    def concatenate(cls, logs: Iterable["RawEvents"]) -> "RawEvents":
+    def concatenate(cls, logs: Iterable[RawEvents]) -> RawEvents:
         logs = list(logs)
         if not logs:
             raise DataFormatError("no events")
@@ -274,7 +274,7 @@ def _rows_to_log(rows: list[list[str]], columns: list[str], line0: int) -> RawEv
     for i, row in enumerate(rows):
         if len(row) != width:
             raise DataFormatError(f"line {line0 + i}: expected {width} fields, got {len(row)}")
-    cols = dict(zip(columns, zip(*rows))) if rows else {c: () for c in columns}
+    cols = dict(zip(columns, zip(*rows, strict=False), strict=False)) if rows else {c: () for c in columns}
     return RawEvents(
         user_ids=_parse_ids(list(cols["user_id"]), "user_id", line0),
         item_ids=_parse_ids(list(cols["item_id"]), "item_id", line0),
@@ -434,7 +434,7 @@ def read_item_catalog(path: str | Path) -> ItemCatalog:
             flags = parts[5:]
             try:
                 ids.append(int(parts[0]))
-                item_tags = [g for g, f in zip(ML100K_GENRES, flags) if int(f) == 1]
+                item_tags = [g for g, f in zip(ML100K_GENRES, flags, strict=False) if int(f) == 1]
             except ValueError:
                 raise DataFormatError(f"{path}: line {n}: bad id or genre flag") from None
             titles.append(parts[1])

@@ -13,8 +13,9 @@ a given ``seed``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -206,10 +207,10 @@ def planted_interactions(
     g = generic[rng.integers(0, len(generic), n_items)]
     texts = [
         f"{gg.title()} c{c}word{a} c{c}word{b} general product"
-        for gg, c, a, b in zip(g.tolist(), item_cluster.tolist(), w1.tolist(), w2.tolist())
+        for gg, c, a, b in zip(g.tolist(), item_cluster.tolist(), w1.tolist(), w2.tolist(), strict=False)
     ]
     t1 = rng.integers(0, 5, n_items)
-    tags = [[f"tag{c}_{t}", "sale"] if t == 0 else [f"tag{c}_{t}"] for c, t in zip(item_cluster.tolist(), t1.tolist())]
+    tags = [[f"tag{c}_{t}", "sale"] if t == 0 else [f"tag{c}_{t}"] for c, t in zip(item_cluster.tolist(), t1.tolist(), strict=False)]
     prices = np.round(rng.lognormal(3.0, 0.6, n_items), 2)
 
     return SyntheticData(

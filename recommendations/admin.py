@@ -3,6 +3,7 @@ from django.contrib import admin
 from recommendations import admin_serving, admin_training  # noqa: F401 - they register their admins
 from recommendations.models import Event
 
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ("timestamp", "event_type", "item", "user", "session_key", "value")

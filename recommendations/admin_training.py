@@ -123,7 +123,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def _activate(self, request: HttpRequest, version_id: int) -> None:
         try:
             version = model_version_activate(version_id=version_id, note=f"Activated by {request.user} in the admin.")
-        except Exception as exc:  # noqa: BLE001 - shown to the admin, the active version is unchanged
+        except Exception as exc:
             self.message_user(request, f"Version {version_id} was not activated: {exc}", messages.ERROR)
             return
         self.message_user(request, f"Version {version.pk} ({version.model_name}) is now active.", messages.SUCCESS)

@@ -24,8 +24,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -163,7 +164,7 @@ def _rating_errors(model, data: EvaluationData) -> dict[str, float]:
     preds = np.empty(pair_keys.size, dtype=np.float64)
     starts = np.flatnonzero(np.r_[True, users_of_pair[1:] != users_of_pair[:-1]])
     bounds = np.r_[starts, pair_keys.size]
-    for a, b in zip(bounds[:-1], bounds[1:]):  # one user at a time: scores only that user's items
+    for a, b in zip(bounds[:-1], bounds[1:], strict=False):  # one user at a time: scores only that user's items
         items = pair_keys[a:b] % n_items
         preds[a:b] = model.score_indices(np.array([users_of_pair[a]]), items)[0]
     return {"rmse": M.rmse(values, preds), "mae": M.mae(values, preds)}
@@ -305,7 +306,7 @@ def evaluate_models(
     for cfg, model in built:
         try:
             result = evaluate_model(model, train, test, k=k, name=cfg["name"], progress=progress, data=data, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - one broken model must not hide the others' scores
+        except Exception as exc:
             if not keep_going:
                 raise
             result = {"model": cfg["name"], "params": _params(model), "error": f"{type(exc).__name__}: {exc}"}

@@ -38,7 +38,7 @@ Beyond-accuracy metrics are documented on their functions; all of them ignore pa
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp

@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -68,13 +69,13 @@ def candidates(space: Mapping[str, Sequence[Any]], n_trials: int, seed: int = 0)
         return out
     if grid_size <= n_trials - 1:
         points = itertools.product(*(space[key] for key in keys))
-        return out + [dict(zip(keys, p)) for p in points]
+        return out + [dict(zip(keys, p, strict=False)) for p in points]
     rng = np.random.default_rng(seed)
     flat = rng.choice(grid_size, size=n_trials - 1, replace=False)
     sizes = [len(space[key]) for key in keys]
     for index in flat.tolist():
         point = {}
-        for key, size in zip(reversed(keys), reversed(sizes)):
+        for key, size in zip(reversed(keys), reversed(sizes), strict=False):
             index, pos = divmod(index, size)
             point[key] = space[key][pos]
         out.append(dict(sorted(point.items())))
@@ -130,7 +131,7 @@ def search_model(
         try:
             model = model_from_config({"name": name, **params})
             result = evaluate_model(model, fit_part, valid_part, k=k, name=name, data=data, progress=progress)
-        except Exception as exc:  # noqa: BLE001 - a bad grid point is recorded, not fatal
+        except Exception as exc:
             trial = {"params": point, "error": f"{type(exc).__name__}: {exc}"}
         else:
             score = result["metrics"].get(metric, float("nan"))

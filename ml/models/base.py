@@ -58,14 +58,15 @@ import abc
 import inspect
 import json
 import platform
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from ml.artifacts import ArtifactError, pack_state, read_artifact, unpack_state, write_artifact
-from ml.dataset import IdMap, Interactions
+from ml.dataset import Interactions
 
 __all__ = ["Recommender", "FactorModel", "NotFittedError", "topk", "als_fold_in", "ArtifactError"]
 
@@ -184,7 +185,7 @@ class Recommender(abc.ABC):
         """Hyperparameters as given to ``__init__``."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> "Recommender":
+    def set_params(self, **params: Any) -> Recommender:
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
@@ -212,7 +213,7 @@ class Recommender(abc.ABC):
             delattr(self, key)
         self._cache = {}
 
-    def fit(self, dataset: Interactions) -> "Recommender":
+    def fit(self, dataset: Interactions) -> Recommender:
         """Learn from ``dataset`` from scratch; returns ``self``."""
         if not isinstance(dataset, Interactions):
             raise TypeError(f"fit expects ml.dataset.Interactions, got {type(dataset).__name__}")
@@ -550,7 +551,7 @@ class Recommender(abc.ABC):
         return write_artifact(directory, config=config, arrays=arrays, extra_files=extra)
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Recommender":
+    def load(cls, directory: str | Path) -> Recommender:
         """Load a model saved by :meth:`save`; checksums are verified first.
 
         ``Recommender.load(path)`` resolves the class through the registry;

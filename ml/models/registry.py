@@ -29,7 +29,8 @@ import inspect
 import types
 import typing
 import warnings
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 __all__ = [
     "register",
@@ -101,10 +102,10 @@ def _load_plugins() -> None:
         except ModuleNotFoundError as exc:
             if exc.name and package.startswith(exc.name):
                 continue  # plugin package not installed / not written yet
-            warnings.warn(f"model plugin package {package!r} could not be imported: {exc}", RuntimeWarning)
+            warnings.warn(f"model plugin package {package!r} could not be imported: {exc}", RuntimeWarning, stacklevel=2)
             continue
         except ImportError as exc:
-            warnings.warn(f"model plugin package {package!r} could not be imported: {exc}", RuntimeWarning)
+            warnings.warn(f"model plugin package {package!r} could not be imported: {exc}", RuntimeWarning, stacklevel=2)
             continue
         for name, path in getattr(mod, "MODELS", {}).items():
             register_lazy(name, path)
@@ -154,7 +155,7 @@ def config_class(model_cls: type) -> type:
         else:
             fields.append((p.name, ann, dataclasses.field(default=p.default)))
     cfg = dataclasses.make_dataclass(f"{model_cls.__name__}Config", fields, frozen=True)
-    setattr(model_cls, "_config_dataclass", cfg)
+    model_cls._config_dataclass = cfg
     return cfg
 
 

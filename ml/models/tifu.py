@@ -25,7 +25,8 @@ real basket histories.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -246,7 +247,7 @@ class TIFUKNN(Recommender):
         each basket a list of external item ids.  Defaults to ``exclude_seen=False``
         (next-basket recommendation includes repeats)."""
         self._check_fitted()
-        u_list, b_list, i_list = [], [], []
+        b_list, i_list = [], []
         basket_user = []
         for uid, baskets in enumerate(basket_histories):
             for basket in baskets:

@@ -17,9 +17,9 @@ A category that already holds ``category_cap`` picks is skipped while any other 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from django.core.cache import cache
 
@@ -135,7 +135,7 @@ class LockHeartbeat:
                         logger.error("Lost lock %s (expired before its heartbeat).", self.handle.name)
                     if self.on_beat is not None:
                         self.on_beat()
-                except Exception:  # noqa: BLE001 - a heartbeat must never kill the job it guards
+                except Exception:
                     logger.exception("Heartbeat for lock %s failed.", self.handle.name)
         finally:
             from django.db import connection

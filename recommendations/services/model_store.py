@@ -262,7 +262,7 @@ def _recently_failed(version_id: int) -> bool:
 def _try_load(version: ModelVersion) -> ServingModel | None:
     try:
         loaded = serving_model_load(version=version)
-    except Exception as exc:  # noqa: BLE001 - any broken artifact: log it and keep serving
+    except Exception as exc:
         _store.failed[version.pk] = time.monotonic()
         logger.error("Refusing model version %s (%s): %s", version.pk, version.model_name, exc)
         return None

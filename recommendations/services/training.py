@@ -23,14 +23,16 @@ error on the row. Transient errors (database, Redis, a busy lock) propagate for 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings as django_settings
@@ -39,8 +41,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recommendations.models import Event, EventType, ModelVersion, RecommenderSettings
-from recommendations.services.events import DEVICES
 from recommendations.services import model_store
+from recommendations.services.events import DEVICES
 from recommendations.services.locks import (
     LockBusy,
     LockHeartbeat,
@@ -394,7 +396,7 @@ class _Run:
         if self.on_progress is not None:
             try:
                 self.on_progress(percent, self.stage)
-            except Exception:  # noqa: BLE001 - progress display must never break training
+            except Exception:
                 logger.exception("Progress callback failed.")
 
 
@@ -482,12 +484,11 @@ def model_version_train(*, version_id: int, task_id: str = "", on_progress: Prog
         raise
     except TRANSIENT_ERRORS:
         logger.warning("Transient error training version %s: it stays pending for a retry.", version.pk, exc_info=True)
-        try:
-            ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=None)  # free the row for the retry
-        except TRANSIENT_ERRORS:
-            pass  # the database is the problem: the claim expires by itself
+        # Free the row for the retry; if the database is the problem, the claim expires by itself.
+        with contextlib.suppress(TRANSIENT_ERRORS):
+            ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=None)
         raise
-    except Exception as exc:  # noqa: BLE001 - any other failure: the row says why, the active version stays
+    except Exception as exc:
         logger.exception("Training version %s failed.", version.pk)
         model_version_fail(version_id=version.pk, error=_error_text(exc, stage=run.stage), timings=run.timings)
     finally:

@@ -87,7 +87,7 @@ def _quiesce(page) -> None:
         page.goto("about:blank", wait_until="load", timeout=5_000)
         page.context.route("**/*", lambda route: route.abort())
         page.wait_for_load_state("networkidle", timeout=5_000)
-    except Exception:  # noqa: BLE001 - best effort: a closed or crashed page has nothing left in flight
+    except Exception:
         pass
     time.sleep(0.3)  # the server thread closes its DB connection just after the response is sent
 
@@ -176,4 +176,40 @@ def shop(transactional_db) -> dict:
     for title, count in popularity.items():
         for _ in range(count):
             EventFactory(user=shopper, item=items[title], event_type=EventType.CLICK)
+    return {"categories": categories, "items": items}
+
+
+CATEGORIES = {
+    # name: (item nouns, tags)
+    "Books": (["novel", "atlas", "cookbook", "memoir", "anthology", "guide"], ["reading"]),
+    "Garden": (["watering can", "trowel", "planter", "seed kit", "hose", "pruner"], ["garden"]),
+    "Music": (["vinyl record", "guitar strings", "ukulele", "songbook", "metronome", "capo"], ["music"]),
+    "Sports": (["yoga mat", "running shoes", "kettlebell", "jump rope", "water bottle", "headband"], ["sport"]),
+    "Kitchen": (["skillet", "knife", "teapot", "cutting board", "whisk", "colander"], ["kitchen"]),
+}
+ADJECTIVES = ["Classic", "Modern"]
+
+
+@pytest.fixture
+def catalog(transactional_db) -> dict:
+    """5 categories x 12 items (60), with popularity from other shoppers, so the feed has several pages."""
+    from django.utils.text import slugify
+
+    from recommendations.models import EventType
+    from tests.factories import CategoryFactory, EventFactory, ItemFactory, UserFactory
+
+    categories, items = {}, {}
+    for name, (nouns, tags) in CATEGORIES.items():
+        category = CategoryFactory(name=name, slug=slugify(name))
+        categories[name] = category
+        items[name] = [
+            ItemFactory(title=f"{adjective} {noun}", category=category, price=Decimal(f"{10 + position * 3}.00"), tags=tags,
+                        description=f"A {noun} for people who like {name.lower()}.")
+            for position, (adjective, noun) in enumerate((a, n) for n in nouns for a in ADJECTIVES)
+        ]
+    crowd = UserFactory.create_batch(3)
+    for shopper_index, shopper in enumerate(crowd):
+        for name in CATEGORIES:
+            for item in items[name][shopper_index : shopper_index + 4]:
+                EventFactory(user=shopper, item=item, event_type=EventType.CLICK)
     return {"categories": categories, "items": items}

@@ -1,21 +1,9 @@
 """Shared pieces of the recommendation browser tests (feed, swipe, account): a catalog big enough for several
 feed pages, signing a user in by cookie, reading the feed's cards."""
 import json
-from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 TIMINGS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "timings"
-CATEGORIES = {
-    # name: (item nouns, tags)
-    "Books": (["novel", "atlas", "cookbook", "memoir", "anthology", "guide"], ["reading"]),
-    "Garden": (["watering can", "trowel", "planter", "seed kit", "hose", "pruner"], ["garden"]),
-    "Music": (["vinyl record", "guitar strings", "ukulele", "songbook", "metronome", "capo"], ["music"]),
-    "Sports": (["yoga mat", "running shoes", "kettlebell", "jump rope", "water bottle", "headband"], ["sport"]),
-    "Kitchen": (["skillet", "knife", "teapot", "cutting board", "whisk", "colander"], ["kitchen"]),
-}
-ADJECTIVES = ["Classic", "Modern"]
 PASSWORD = "pass-word-123"
 
 
@@ -23,31 +11,6 @@ def expect(target):
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect(target)
-
-
-@pytest.fixture
-def catalog(transactional_db) -> dict:
-    """5 categories x 12 items (60), with popularity from other shoppers, so the feed has several pages."""
-    from django.utils.text import slugify
-
-    from recommendations.models import EventType
-    from tests.factories import CategoryFactory, EventFactory, ItemFactory, UserFactory
-
-    categories, items = {}, {}
-    for name, (nouns, tags) in CATEGORIES.items():
-        category = CategoryFactory(name=name, slug=slugify(name))
-        categories[name] = category
-        items[name] = [
-            ItemFactory(title=f"{adjective} {noun}", category=category, price=Decimal(f"{10 + position * 3}.00"), tags=tags,
-                        description=f"A {noun} for people who like {name.lower()}.")
-            for position, (adjective, noun) in enumerate((a, n) for n in nouns for a in ADJECTIVES)
-        ]
-    crowd = UserFactory.create_batch(3)
-    for shopper_index, shopper in enumerate(crowd):
-        for name in CATEGORIES:
-            for item in items[name][shopper_index : shopper_index + 4]:
-                EventFactory(user=shopper, item=item, event_type=EventType.CLICK)
-    return {"categories": categories, "items": items}
 
 
 def sign_in(page, live_server, user) -> None:

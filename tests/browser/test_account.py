@@ -1,11 +1,12 @@
 """My data in a real browser: item page events and cart, history with delete per event, JSON export, account deletion."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import CHROMIUM, SKIP_REASON
-from tests.browser.recs_helpers import PASSWORD, catalog, expect, member, sign_in  # noqa: F401 - fixtures
+from tests.browser.recs_helpers import PASSWORD, expect, member, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=SKIP_REASON)]
 
@@ -55,7 +56,7 @@ def test_item_page_cart_then_my_data_history_export_and_delete_account(page, liv
         page.get_by_role("link", name="Export my data (JSON)").click()
     download = download_info.value
     assert re.match(r"vitrine-data-ada-\d{8}\.json$", download.suggested_filename)
-    data = json.loads(open(download.path(), encoding="utf-8").read())
+    data = json.loads(Path(download.path()).read_text(encoding="utf-8"))
     assert data["user"]["username"] == "ada" and len(data["events"]) == count - 1
     assert {event["event_type"] for event in data["events"]} >= {"view", "add_to_cart", "purchase"}
 

@@ -6,8 +6,7 @@ import re
 import pytest
 
 from tests.browser.conftest import CHROMIUM, SKIP_REASON
-from tests.browser.recs_helpers import (  # noqa: F401 - fixtures
-    catalog,
+from tests.browser.recs_helpers import (
     expect,
     feed_categories,
     feed_ids,

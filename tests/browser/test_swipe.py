@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.browser.conftest import CHROMIUM, SKIP_REASON
-from tests.browser.recs_helpers import catalog, expect, member, sign_in  # noqa: F401 - fixtures
+from tests.browser.recs_helpers import expect, member, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=SKIP_REASON)]
 
@@ -51,7 +51,7 @@ def test_buttons_keys_and_drag_record_events_and_likes_shape_the_next_cards(page
                 box = page.locator("#swipe-card").bounding_box()
                 x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 3
 
-                def drag():
+                def drag(x=x, y=y):
                     page.mouse.move(x, y)
                     page.mouse.down()
                     for dx in (40, 90, 160, 220):
@@ -61,7 +61,7 @@ def test_buttons_keys_and_drag_record_events_and_likes_shape_the_next_cards(page
                 decide_and_wait(page, drag)
             decisions.append((item, "like"))
         else:
-            decide_and_wait(page, lambda: page.keyboard.press("ArrowLeft") if step % 2 else page.get_by_role("button", name="Skip").click())
+            decide_and_wait(page, lambda step=step: page.keyboard.press("ArrowLeft") if step % 2 else page.get_by_role("button", name="Skip").click())
             decisions.append((item, "skip"))
 
     stored = list(Event.objects.filter(user=user, event_type__in=[EventType.LIKE, EventType.SKIP]).order_by("id").values_list("item_id", "event_type"))

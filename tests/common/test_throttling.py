@@ -36,7 +36,7 @@ def user_client() -> APIClient:
 
 
 def test_the_api_uses_the_fixed_window_throttles():
-    assert api_settings.DEFAULT_THROTTLE_CLASSES == [CachedAnonRateThrottle, CachedUserRateThrottle]
+    assert [CachedAnonRateThrottle, CachedUserRateThrottle] == api_settings.DEFAULT_THROTTLE_CLASSES
     assert CachedAnonRateThrottle.scope == "anon" and CachedUserRateThrottle.scope == "user"
 
 

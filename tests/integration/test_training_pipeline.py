@@ -73,7 +73,7 @@ def test_ten_concurrent_triggers_give_exactly_one_new_version(celery_worker_proc
         try:
             barrier.wait()
             returned.extend(version.pk for version in training_trigger(model_names=["ials"]))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()

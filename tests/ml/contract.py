@@ -186,7 +186,7 @@ class RecommenderContract:
         train, _ = split
         users = self._users_with_history(train)
         idx, _ = fitted.recommend_indices(users, self.k, exclude_seen=True)
-        for row, u in zip(idx, users):
+        for row, u in zip(idx, users, strict=False):
             seen = train.matrix.indices[train.matrix.indptr[u] : train.matrix.indptr[u + 1]]
             assert not np.isin(row[row >= 0], seen).any()
         idx_all, _ = fitted.recommend_indices(users, self.k, exclude_seen=False)
@@ -208,7 +208,7 @@ class RecommenderContract:
         allowed = rng.choice(train.item_map.external_ids, size=15, replace=False)
         users = train.user_map.external_ids[self._users_with_history(train, 4)]
         ids, scores = fitted.recommend(users, self.k, allowed_items=allowed)
-        for row, srow in zip(ids, scores):
+        for row in ids:
             assert np.isin(row[row != -1], allowed).all()
         few = allowed[:3]
         ids, scores = fitted.recommend(users, self.k, allowed_items=few, exclude_seen=False)
@@ -232,7 +232,7 @@ class RecommenderContract:
         items = train.item_map.external_ids[np.flatnonzero(train.item_counts() > 0)[:6]]
         ids, scores = fitted.similar_items(items, 5)
         assert ids.shape == (len(items), 5) and scores.dtype == np.float32
-        for item, row in zip(items, ids):
+        for item, row in zip(items, ids, strict=False):
             assert item not in row
         with pytest.raises(KeyError):
             fitted.similar_items([-987654321], 5)
@@ -246,12 +246,12 @@ class RecommenderContract:
         weights = [train.matrix[u].data.tolist() for u in users]
         ids, scores = fitted.recommend_for_items(lists + [[], [-42]], self.k, weights=weights + [[], [1.0]])
         assert ids.shape == (len(lists) + 2, self.k) and scores.dtype == np.float32
-        for row, items in zip(ids, lists):
+        for row, items in zip(ids, lists, strict=False):
             assert not np.isin(row[row != -1], items).any()
         assert (ids[-2:] != -1).any(), "empty history must still get (popular) items"
         if self.fold_in_overlap is not None:
             own, _ = fitted.recommend(train.user_map.external_ids[users], self.k)
-            overlap = np.mean([len(set(a) & set(b)) / self.k for a, b in zip(own, ids[: len(users)])])
+            overlap = np.mean([len(set(a) & set(b)) / self.k for a, b in zip(own, ids[: len(users)], strict=False)])
             assert overlap >= self.fold_in_overlap, f"fold-in overlap {overlap:.2f} with known-user recommendations"
 
     def test_save_load_roundtrip(self, fitted, split, tmp_path: Path):

@@ -19,7 +19,7 @@ def synth_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "events.csv"
     with path.open("w") as f:
         f.write("user_id,item_id,event_type,value,timestamp\n")
-        for row in zip(d.user_ids.tolist(), d.item_ids.tolist(), d.event_types.tolist(), d.values.tolist(), d.timestamps.tolist()):
+        for row in zip(d.user_ids.tolist(), d.item_ids.tolist(), d.event_types.tolist(), d.values.tolist(), d.timestamps.tolist(), strict=False):
             f.write(",".join(map(str, row)) + "\n")
     return path
 

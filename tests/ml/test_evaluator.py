@@ -173,8 +173,8 @@ def test_declared_spaces_name_real_parameters():
 
 
 def test_search_sees_only_train(monkeypatch):
-    from ml.synthetic import planted_interactions
     from ml.split import random_split
+    from ml.synthetic import planted_interactions
 
     data = planted_interactions(n_users=80, n_items=40, n_clusters=2, interactions_per_user=10, seed=0).to_interactions()
     train, test = random_split(data, test_size=0.25, seed=0)

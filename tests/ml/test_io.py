@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
 
-from ml.io import DataFormatError, RawEvents, iter_csv, read_csv, read_events, read_item_catalog, read_movielens, read_movielens_latest
+from ml.io import (
+    DataFormatError,
+    RawEvents,
+    iter_csv,
+    read_csv,
+    read_events,
+    read_item_catalog,
+    read_movielens,
+    read_movielens_latest,
+)
 
 
 def write(tmp_path, name: str, text: str, encoding: str = "utf-8"):

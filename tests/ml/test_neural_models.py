@@ -33,7 +33,15 @@ from ml.models.neural.multivae import (  # noqa: E402
     multinomial_log_likelihood,
     multivae_loss,
 )
-from ml.models.neural.ranking import FIELDS, USER_FIELDS, FactorizationMachine, FMNet, WideDeep, WideDeepNet, fm_pairwise_naive  # noqa: E402
+from ml.models.neural.ranking import (  # noqa: E402
+    FIELDS,
+    USER_FIELDS,
+    FactorizationMachine,
+    FMNet,
+    WideDeep,
+    WideDeepNet,
+    fm_pairwise_naive,
+)
 from ml.models.neural.sequential import BERT4Rec, BERT4RecNet, SASRec, SASRecNet, cloze_mask, pad_left  # noqa: E402
 from ml.models.registry import model_from_config  # noqa: E402
 from ml.synthetic import planted_interactions  # noqa: E402
@@ -126,8 +134,8 @@ def test_multivae_loss_pieces_by_hand():
     x = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]])
     mu = torch.tensor([[0.5, -0.2], [0.0, 1.0]])
     logvar = torch.tensor([[0.1, -0.3], [0.0, 0.2]])
-    l = logits.numpy().astype(np.float64)
-    logsoft = l - np.log(np.exp(l).sum(1, keepdims=True))
+    lg = logits.numpy().astype(np.float64)
+    logsoft = lg - np.log(np.exp(lg).sum(1, keepdims=True))
     ll = (logsoft * x.numpy()).sum(1)
     np.testing.assert_allclose(multinomial_log_likelihood(logits, x).numpy(), ll, rtol=1e-6)
     m, lv = mu.numpy().astype(np.float64), logvar.numpy().astype(np.float64)

@@ -41,7 +41,7 @@ def test_effective_lambda_is_monotone_and_neutral_at_half():
     assert effective_lambda(0.7, 0.0) == 1.0
     assert effective_lambda(0.7, 1.0) == pytest.approx(0.49)
     values = [effective_lambda(0.7, level) for level in np.linspace(0, 1, 11)]
-    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert all(a >= b for a, b in zip(values, values[1:], strict=False))
     assert effective_lambda(0.3, 0.5) < effective_lambda(0.9, 0.5)
 
 

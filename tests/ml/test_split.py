@@ -14,12 +14,12 @@ def data() -> Interactions:
 
 def pairs(x: Interactions) -> set[tuple[int, int]]:
     c = x.matrix.tocoo()
-    return set(zip(c.row.tolist(), c.col.tolist()))
+    return set(zip(c.row.tolist(), c.col.tolist(), strict=False))
 
 
 def pair_last_time(x: Interactions) -> dict[tuple[int, int], float]:
     out: dict[tuple[int, int], float] = {}
-    for u, i, t in zip(x.log.user_index.tolist(), x.log.item_index.tolist(), x.log.timestamp.tolist()):
+    for u, i, t in zip(x.log.user_index.tolist(), x.log.item_index.tolist(), x.log.timestamp.tolist(), strict=False):
         out[(u, i)] = max(out.get((u, i), -np.inf), t)
     return out
 

@@ -24,7 +24,7 @@ def test_user_vector_matches_hand_computation():
     model = TIFUKNN(group_size=m, within_decay=rb, group_decay=rg, session_gap_seconds=60.0, n_neighbors=1).fit(data)
 
     vec = {c: np.zeros(4) for c in "abcd"}
-    for c, idx in zip("abcd", range(4)):
+    for c, idx in zip("abcd", range(4), strict=False):
         vec[c][idx] = 1.0
     b = [sum(vec[c] for c in basket) for basket in baskets]
     g1 = b[0] / 1  # first (short) group: one basket, decay exponent 0

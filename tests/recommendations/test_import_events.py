@@ -45,9 +45,7 @@ def _write(tmp_path, name: str, text: str):
 
 
 def _final(progress) -> ImportSummary:
-    summary = None
-    for summary in progress:
-        pass
+    *_, summary = progress
     return summary
 
 

@@ -5,7 +5,12 @@ import time
 from django.test import override_settings
 
 from recommendations.services.serving import cache as serving_cache
-from recommendations.services.serving.cache import actor_state_token, actor_state_touch, actor_token_key, shared_table_get
+from recommendations.services.serving.cache import (
+    actor_state_token,
+    actor_state_touch,
+    actor_token_key,
+    shared_table_get,
+)
 
 
 def test_state_tokens_change_on_touch_and_never_come_back_after_eviction():

@@ -44,7 +44,7 @@ def shop():
     }
     items = {slug: ItemFactory.create_batch(6, category=category, title=factory_title(slug)) for slug, category in categories.items() if slug != "electronics"}
     other = UserFactory()
-    for slug, batch in items.items():
+    for batch in items.values():
         for item in batch[:3]:
             EventFactory(user=other, item=item, event_type=EventType.CLICK)
     return {"categories": categories, "items": items}

@@ -82,10 +82,10 @@ def test_snapshot_streams_the_window_of_logged_in_events_in_chunks():
 
     assert len(snapshot) == len(inside)
     got = sorted(zip(snapshot.user_ids.tolist(), snapshot.item_ids.tolist(), snapshot.event_types.tolist(),
-                     np.round(snapshot.timestamps, 3).tolist()))
+                     np.round(snapshot.timestamps, 3).tolist(), strict=False))
     expected = sorted((e.user_id, e.item_id, e.event_type, round(e.timestamp.timestamp(), 3)) for e in inside)
     assert got == expected
-    values = dict(zip(snapshot.event_types.tolist(), snapshot.values.tolist()))
+    values = dict(zip(snapshot.event_types.tolist(), snapshot.values.tolist(), strict=False))
     assert values["rating"] == 4.5 and np.isnan(values["purchase"])
     if connection.vendor == "postgresql":  # the COPY reader and the portable reader agree
         portable = training._snapshot_iterator(start=snapshot.start, end=snapshot.end, chunk_rows=5)
@@ -321,7 +321,7 @@ def test_admin_lists_versions_with_progress_and_retrains_now(planted, client, dj
                                                       heartbeat_at=timezone.now())
     url = reverse("admin:recommendations_modelversion_changelist")
     page = client.get(url).content.decode()
-    assert 'data-version="%d"' % pending.pk in page and 'value="42"' in page and "Retrain now" in page
+    assert f'data-version="{pending.pk}"' in page and 'value="42"' in page and "Retrain now" in page
     progress = client.get(reverse("admin:recommendations_modelversion_progress")).json()
     assert progress["versions"] == [{"id": pending.pk, "model_name": "itemknn", "status": "training", "stage": "train",
                                      "progress": 42.0}]

@@ -38,10 +38,10 @@ class MultiVAENet(nn.Module):
         super().__init__()
         self.n_items = n_items
         dims = [n_items] + [hidden] * n_hidden_layers
-        self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=False))
         self.to_stats = nn.Linear(dims[-1], 2 * latent)
         rdims = [latent] + [hidden] * n_hidden_layers
-        self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(rdims[:-1], rdims[1:]))
+        self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(rdims[:-1], rdims[1:], strict=False))
         self.to_logits = nn.Linear(rdims[-1], n_items)
         self.drop = nn.Dropout(dropout)
         self.latent = latent

@@ -55,7 +55,8 @@ Context -- how it reaches the model:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -191,7 +192,7 @@ class WideDeepNet(nn.Module):
         self.emb = nn.Embedding(total, embed_dim)
         nn.init.normal_(self.emb.weight, std=0.01)
         widths = [len(FIELDS) * embed_dim, *[int(h) for h in hidden]]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=False))
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(widths[-1], 1)
         self.embed_dim = embed_dim

@@ -61,6 +61,6 @@ class Command(BaseCommand):
             ))
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         for n, line in enumerate(lines):
-            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths)))
+            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)))
             if n == 0:
                 self.stdout.write("  ".join("-" * width for width in widths))

@@ -2,8 +2,8 @@
 
     from recommendations.services.serving import feed_recommendations_get, similar_items_get, feedback_not_interested
 """
-from recommendations.services.serving.feedback import FeedbackError, FeedbackResult, feedback_not_interested
 from recommendations.services.serving.feed_sessions import CursorError
+from recommendations.services.serving.feedback import FeedbackError, FeedbackResult, feedback_not_interested
 from recommendations.services.serving.pipeline import (
     RecommendationPage,
     RecommendedItem,

@@ -35,7 +35,7 @@ _MISS = object()
 def cache_get(key: str, default: Any = None) -> Any:
     try:
         return cache.get(key, default)
-    except Exception as exc:  # noqa: BLE001 - a cache outage must not fail a request
+    except Exception as exc:
         logger.warning("cache get %s failed: %s", key, exc)
         return default
 
@@ -44,7 +44,7 @@ def cache_get_many(keys: Iterable[str]) -> dict[str, Any]:
     keys = list(keys)
     try:
         return cache.get_many(keys)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("cache get_many failed: %s", exc)
         return {}
 
@@ -52,7 +52,7 @@ def cache_get_many(keys: Iterable[str]) -> dict[str, Any]:
 def cache_set(key: str, value: Any, timeout: int) -> None:
     try:
         cache.set(key, value, timeout)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("cache set %s failed: %s", key, exc)
 
 
@@ -61,14 +61,14 @@ def cache_set_many(values: dict[str, Any], timeout: int) -> None:
         return
     try:
         cache.set_many(values, timeout)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("cache set_many failed: %s", exc)
 
 
 def cache_add(key: str, value: Any, timeout: int | None) -> bool:
     try:
         return bool(cache.add(key, value, timeout))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("cache add %s failed: %s", key, exc)
         return False
 
@@ -76,7 +76,7 @@ def cache_add(key: str, value: Any, timeout: int | None) -> bool:
 def cache_delete(key: str) -> None:
     try:
         cache.delete(key)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("cache delete %s failed: %s", key, exc)
 
 
@@ -161,7 +161,7 @@ def _rebuild(key: str, builder: Callable[[], Any], ttl: int) -> None:
 
         try:
             _store(key, builder(), ttl)
-        except Exception:  # noqa: BLE001 - the stale copy keeps serving; the next stale read retries
+        except Exception:
             logger.exception("refreshing %s failed", key)
             cache_delete(f"{key}:lock")
         finally:

@@ -375,7 +375,7 @@ def candidates_build(
         started = time.perf_counter()
         try:
             results[name] = function()
-        except Exception:  # noqa: BLE001 - one broken source must not take the feed down
+        except Exception:
             logger.exception("candidate source %s failed", name)
             results[name] = SourceResult.empty()
         timings[name] = time.perf_counter() - started

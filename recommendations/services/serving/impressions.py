@@ -177,7 +177,7 @@ class ImpressionBuffer:
             close_old_connections()  # this thread's own connection: honour CONN_MAX_AGE, drop a broken one
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - the flusher must survive anything; the rows stay buffered
+            except Exception:
                 logger.exception("impression flush failed")
 
     def close(self) -> None:
@@ -221,7 +221,7 @@ def _flush_at_exit() -> None:
     if _buffer is not None and _buffer_pid == os.getpid():
         try:
             _buffer.close()
-        except Exception:  # noqa: BLE001 - nothing to report to at exit but the log
+        except Exception:
             logger.exception("impression flush at exit failed")
 
 

@@ -18,7 +18,7 @@ def active_serving_model(*, cached_stamp: int | None = None) -> ServingModel | N
         from recommendations.services.model_store import serving_model_get
 
         return serving_model_get(cached_stamp=cached_stamp)
-    except Exception as exc:  # noqa: BLE001 - no model is a supported state; a broken store must not fail requests
+    except Exception as exc:
         logger.error("No serving model (%s): serving popularity-based recommendations.", exc)
         return None
 
@@ -33,5 +33,5 @@ def item_embeddings(serving: ServingModel | None) -> np.ndarray | None:
         return None
     try:
         return serving.model.item_embeddings()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None

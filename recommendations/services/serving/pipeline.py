@@ -21,6 +21,7 @@ from catalog.models import Item
 from catalog.services import CATALOG_REVISION_CACHE_KEY
 from recommendations.models import RecommenderSettings
 from recommendations.services.events import DEVICES, Actor
+from recommendations.services.model_store import ACTIVE_STAMP_KEY
 from recommendations.services.serving.actors import (
     PreferenceSnapshot,
     actor_history_get,
@@ -36,8 +37,8 @@ from recommendations.services.serving.cache import (
     cache_get_many,
     cache_set,
 )
-from recommendations.services.serving.cards import ItemCard, catalog_revision_get, item_cards_get
 from recommendations.services.serving.candidates import SOURCES, CandidateTable, candidates_build
+from recommendations.services.serving.cards import ItemCard, catalog_revision_get, item_cards_get
 from recommendations.services.serving.explanations import Reason, reason_for, reason_render
 from recommendations.services.serving.feed_sessions import (
     FeedPosition,
@@ -48,9 +49,14 @@ from recommendations.services.serving.feed_sessions import (
     feed_served_key,
 )
 from recommendations.services.serving.impressions import ImpressionRow, impressions_log
-from recommendations.services.model_store import ACTIVE_STAMP_KEY
 from recommendations.services.serving.model import active_serving_model, item_embeddings
-from recommendations.services.serving.ranking import RANKER_CACHE_KEY, features_compute, fusion_scores, ranker_from_payload, ranker_get
+from recommendations.services.serving.ranking import (
+    RANKER_CACHE_KEY,
+    features_compute,
+    fusion_scores,
+    ranker_from_payload,
+    ranker_get,
+)
 from recommendations.services.serving.rerank import allowed_mask, page_plan
 from recommendations.services.serving.tables import (
     context_affinity_get,
@@ -135,7 +141,7 @@ def serving_settings_get() -> RecommenderSettings:
     """The live settings; straight from the database when the cache backend fails."""
     try:
         return recommender_settings_get()
-    except Exception as exc:  # noqa: BLE001 - a cache outage must not fail requests
+    except Exception as exc:
         logger.warning("recommender settings from the database (%s)", exc)
         return RecommenderSettings.objects.get_or_create(pk=1)[0]
 
@@ -403,7 +409,6 @@ __all__ = [
     "RecommendationPage",
     "RecommendedItem",
     "SimilarPage",
-    "actor_candidates_get",
     "allowed_mask",
     "feed_recommendations_get",
     "request_context_parse",

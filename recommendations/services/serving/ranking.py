@@ -22,7 +22,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from recommendations.models import Event, EventType, Impression, RecommenderSettings
-from recommendations.services.serving.cache import cache_get, cache_set, cache_delete
+from recommendations.services.serving.cache import cache_delete, cache_get, cache_set
 from recommendations.services.serving.candidates import SOURCES, CandidateTable
 
 logger = logging.getLogger(__name__)

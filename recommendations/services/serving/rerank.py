@@ -96,7 +96,7 @@ def page_plan(
     present = table.scores[rows] > 0
     membership = np.zeros((len(rows), len(GROUPS)), dtype=bool)
     for group in range(len(GROUPS)):
-        membership[:, group] = present[:, SOURCE_GROUP == group].any(axis=1)
+        membership[:, group] = present[:, group == SOURCE_GROUP].any(axis=1)
     if not table.personalized:
         membership[:, POPULAR] |= membership[:, PERSONAL]
         membership[:, PERSONAL] = False

@@ -31,7 +31,7 @@ CONTEXT_FRESH_SECONDS = 900
 POPULARITY_TOP = 20_000  # items kept in the table (the long tail has no trend to speak of)
 PER_CATEGORY_TOP = 100
 NEW_ARRIVALS_POOL = 500
-DAYPARTS = {"night": range(0, 6), "morning": range(6, 12), "afternoon": range(12, 18), "evening": range(18, 24)}
+DAYPARTS = {"night": range(6), "morning": range(6, 12), "afternoon": range(12, 18), "evening": range(18, 24)}
 
 
 def sorted_lookup(sorted_ids: np.ndarray, sorter: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
@@ -81,7 +81,7 @@ class PopularityTable:
 def _build_popularity(settings: RecommenderSettings) -> PopularityTable:
     try:
         scores = popularity_scores()
-    except Exception:  # noqa: BLE001 - e.g. the cache backend failing inside the selector: serve without popularity
+    except Exception:
         logger.exception("popularity unavailable")
         scores = {}
     ranked = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:POPULARITY_TOP]
