@@ -5,7 +5,7 @@
 
 HTTP part, for each catalog size: a fresh PostgreSQL database (``--db``, dropped and re-created) is filled with
 COPY (categories, items, users with API tokens and preferences, events with planted taste groups and Zipf
-popularity), an iALS model is trained on the events and activated through ``recommendations.services.model_store``
+popularity), an iALS model is trained on the events and activated through ``recommendations.training.model_store``
 (artifacts + Faiss index: exact below 50,000 items, HNSW above), then gunicorn serves the project with
 PostgreSQL and Redis (``--redis``; keys under their own prefix, removed at the end). Authenticated clients
 (token auth, keep-alive) hit ``GET /api/v1/recommendations/?n=20`` for ``--duration`` seconds per cell:
@@ -190,8 +190,8 @@ def model_train_and_activate(*, shop: dict) -> dict:
     from ml.index.vector_index import IndexConfig
     from ml.models.registry import model_from_config
     from recommendations.models import DEFAULT_EVENT_TYPE_WEIGHTS, ModelVersion
-    from recommendations.services import model_store
-    from recommendations.services.training import model_version_activate
+    from recommendations.training import model_store
+    from recommendations.training.pipeline import model_version_activate
 
     started = time.perf_counter()
     dataset = Interactions.from_events(

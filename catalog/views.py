@@ -13,9 +13,9 @@ from catalog.selectors import (
     item_get,
     item_list,
 )
-from recommendations.selectors import items_also_bought, popular_items
-from recommendations.services.serving import similar_items_get
-from recommendations.views import for_you_context, site_actor
+from recommendations.serving import similar_items_get
+from recommendations.serving.popularity import items_also_bought, popular_items
+from recommendations.shop.views import for_you_context, site_actor
 
 PAGE_SIZE = 24
 HOME_POPULAR_LIMIT = 12

@@ -4,7 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from catalog.apis import CategoryListApi, ItemDetailApi, ItemListApi
-from recommendations.apis import EventApi, FeedbackCreateApi, ItemSimilarApi, RecommendationListApi
+from recommendations.events.apis import EventApi
+from recommendations.serving.apis import FeedbackCreateApi, ItemSimilarApi, RecommendationListApi
 from users.apis import MePreferencesApi
 
 api_v1 = [
@@ -24,7 +25,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api-v1"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("", include("recommendations.urls")),
+    path("", include("recommendations.shop.urls")),
     path("", include("users.urls")),
     path("", include("catalog.urls")),
 ]

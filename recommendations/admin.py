@@ -1,7 +1,11 @@
 from django.contrib import admin
 
-from recommendations import admin_serving, admin_training  # noqa: F401 - they register their admins
+# Each package registers its own admins; importing them here is what runs the registrations.
 from recommendations.models import Event
+from recommendations.serving import admin as serving_admin
+from recommendations.training import admin as training_admin
+
+__all__ = ["EventAdmin", "serving_admin", "training_admin"]
 
 
 @admin.register(Event)

@@ -9,9 +9,9 @@ import random
 from celery import Task, shared_task
 from django.conf import settings
 
-from recommendations.services.locks import LockBusy
-from recommendations.services.popularity import popularity_refresh
-from recommendations.services.training import (
+from recommendations.serving.popularity import popularity_refresh
+from recommendations.training.locks import LockBusy
+from recommendations.training.pipeline import (
     TRANSIENT_ERRORS,
     model_version_fail,
     model_version_train,
@@ -33,7 +33,7 @@ def popularity_refresh_task() -> int:
 @shared_task(name="recommendations.ranker_train", acks_late=True, soft_time_limit=600, time_limit=900,
              autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
 def ranker_train_task() -> dict:
-    from recommendations.services.serving import ranker_train
+    from recommendations.serving import ranker_train
 
     result = ranker_train()
     return {"trained": result.trained, "impressions": result.n_samples, "message": result.message}

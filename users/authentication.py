@@ -23,7 +23,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from common.services import cache_invalidate_around_commit
-from recommendations.services.serving.cache import cache_delete, cache_get, cache_set
+from recommendations.serving.cache import cache_delete, cache_get, cache_set
 
 # Bump when the cached entry changes shape.
 KEY_PREFIX = "auth:token:v1"

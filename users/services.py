@@ -100,7 +100,7 @@ def preferences_controls_update(
 
 def _serving_state_touch(*, user_id: int) -> None:
     """The user's next recommendations are rebuilt (their history changed)."""
-    from recommendations.services.serving.cache import actor_state_touch
+    from recommendations.serving.cache import actor_state_touch
 
     actor_state_touch(user_ids={user_id})
 
@@ -166,7 +166,7 @@ def user_event_delete(*, user: User, event_id: int) -> bool:
 def user_history_reset(*, user: User) -> int:
     """Forget the user's interaction history (events and impressions); preferences stay. Returns events deleted."""
     from recommendations.models import Event, Impression
-    from recommendations.services.serving.impressions import impressions_forget
+    from recommendations.serving.impressions import impressions_forget
 
     impressions_forget(user_ids={user.pk})
     with transaction.atomic():
@@ -179,7 +179,7 @@ def user_history_reset(*, user: User) -> int:
 def user_delete(*, user: User) -> None:
     """Delete the account with its events, impressions and preferences (nothing about the user is kept)."""
     from recommendations.models import Event, Impression
-    from recommendations.services.serving.impressions import impressions_forget
+    from recommendations.serving.impressions import impressions_forget
 
     user_id = user.pk
     impressions_forget(user_ids={user_id})
@@ -199,8 +199,8 @@ def user_session_history_claim(*, user: User, session_key: str | None) -> int:
     number of events moved; the user's next recommendations are rebuilt from them.
     """
     from recommendations.models import Event, Impression
-    from recommendations.services.serving.cache import actor_state_touch
-    from recommendations.services.serving.impressions import impressions_claim
+    from recommendations.serving.cache import actor_state_touch
+    from recommendations.serving.impressions import impressions_claim
 
     if not session_key:
         return 0

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from recommendations.selectors import event_list
+from recommendations.events.selectors import event_list
 from users.forms import AccountDeleteForm, LoginForm, SignupForm
 from users.services import (
     user_create,

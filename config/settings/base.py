@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "users",
     "catalog",
     "recommendations",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -5,7 +5,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from recommendations.models import Impression
-from recommendations.services.serving.cache import KEY_PREFIX, actor_token_key
+from recommendations.serving.cache import KEY_PREFIX, actor_token_key
 from tests.recommendations.serving_support import install_model, serving_model_fit, world_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -77,8 +77,8 @@ def test_redis_down_still_serves(monkeypatch, settings):
 def test_impressions_are_written_in_their_own_asynchronously_committed_transaction():
     from django.db import connection
 
-    from recommendations.services.events import Actor
-    from recommendations.services.serving.impressions import ImpressionRow, impressions_log
+    from recommendations.events.ingest import Actor
+    from recommendations.serving.impressions import ImpressionRow, impressions_log
     from tests.factories import ItemFactory
 
     items = ItemFactory.create_batch(3)

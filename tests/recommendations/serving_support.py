@@ -16,9 +16,9 @@ from catalog.models import Category, Item
 from ml.dataset import Interactions
 from ml.index import index_from_vectors
 from ml.models.registry import model_from_config
+from recommendations.events.ingest import Actor
 from recommendations.models import DEFAULT_EVENT_TYPE_WEIGHTS, Event, ModelVersion
-from recommendations.services.events import Actor
-from recommendations.services.model_store import ServingModel
+from recommendations.training.model_store import ServingModel
 from users.models import Preferences, User
 
 N_CATEGORIES = 5
@@ -99,12 +99,12 @@ def serving_model_fit(world: World, *, with_index: bool = True) -> ServingModel:
 
 
 def install_model(monkeypatch, serving: ServingModel | None) -> None:
-    monkeypatch.setattr("recommendations.services.model_store.serving_model_get", lambda **_: serving)
+    monkeypatch.setattr("recommendations.training.model_store.serving_model_get", lambda **_: serving)
 
 
 def event_add(*, item: Item, user: User | None = None, session_key: str = "", kind: str = "view", minutes_ago: float = 1.0) -> None:
     """Store an event through the ingestion service (so real-time invalidation runs as in production)."""
-    from recommendations.services.events import event_ingest
+    from recommendations.events.ingest import event_ingest
 
     actor = Actor(user_id=user.pk if user else None, session_key=session_key)
     timestamp = (timezone.now() - dt.timedelta(minutes=minutes_ago)).isoformat()

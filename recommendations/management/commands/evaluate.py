@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from catalog.models import Category, Item
 from recommendations.models import Event
-from recommendations.services.settings import recommender_settings_get
+from recommendations.tuning import recommender_settings_get
 
 CHUNK_SIZE = 50_000
 

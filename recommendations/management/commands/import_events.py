@@ -5,8 +5,8 @@ from django.core.management.base import CommandError, CommandParser
 
 from catalog.services import ImportFileError
 from common.management_import import ImportCommand
+from recommendations.events.importers import event_import_file
 from recommendations.models import EventType
-from recommendations.services.importers import event_import_file
 
 PROGRESS_EVERY = 100_000
 

@@ -5,9 +5,9 @@ The same pipeline as the Celery task (snapshot, train, evaluate, index, promote)
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations.services.locks import LockBusy
-from recommendations.services.settings import recommender_settings_get
-from recommendations.services.training import model_version_request, model_version_train
+from recommendations.training.locks import LockBusy
+from recommendations.training.pipeline import model_version_request, model_version_train
+from recommendations.tuning import recommender_settings_get
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""The demo shop: a simulator of shoppers and `seed_demo` (not needed in production)."""

@@ -1,0 +1,105 @@
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.api import CappedPageNumberPagination
+from recommendations.events.ingest import Actor, EventBatchError, event_ingest
+from recommendations.events.selectors import event_list
+from recommendations.models import EventType
+
+
+def request_actor(request: Request) -> Actor:
+    """The authenticated user, or the anonymous browser session (created on first use)."""
+    if request.user.is_authenticated:
+        return Actor(user_id=request.user.pk)
+    if not request.session.session_key:
+        request.session.save()
+    return Actor(session_key=request.session.session_key)
+
+
+class EventInputSerializer(serializers.Serializer):
+    """Documents one event. Validation itself runs in ``recommendations.events.ingest`` for the whole batch."""
+
+    client_event_id = serializers.CharField(max_length=64, required=False, help_text="Your unique id; resending it is harmless.")
+    item = serializers.IntegerField(required=False, help_text="Item id (or give `sku`).")
+    sku = serializers.CharField(required=False, max_length=64)
+    event_type = serializers.ChoiceField(choices=EventType.choices)
+    value = serializers.FloatField(required=False, help_text="Required for rating (0-10) and dwell (seconds).")
+    timestamp = serializers.DateTimeField(required=False, help_text="ISO 8601 or Unix seconds; naive means UTC; default now.")
+    context = serializers.DictField(required=False, help_text='e.g. {"device": "mobile", "local_hour": 21}')
+    user = serializers.IntegerField(required=False, help_text="Staff clients only: the user the event belongs to.")
+
+
+class EventOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    client_event_id = serializers.CharField(read_only=True)
+    item = serializers.IntegerField(source="item_id", read_only=True)
+    item_title = serializers.CharField(source="item.title", read_only=True)
+    event_type = serializers.CharField(read_only=True)
+    value = serializers.FloatField(read_only=True, allow_null=True)
+    context = serializers.DictField(read_only=True)
+    timestamp = serializers.DateTimeField(read_only=True)
+
+
+class EventCreateApi(APIView):
+    """Record one event or a batch (a JSON list, or ``{"events": [...]}``) of at most EVENTS_MAX_BATCH."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=EventInputSerializer(many=True),
+        responses={
+            201: inline_serializer(
+                "EventIngestResult",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                    "statuses": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            400: inline_serializer("EventIngestError", {"detail": serializers.CharField(), "errors": serializers.DictField()}),
+        },
+        examples=[OpenApiExample("batch", value=[{"client_event_id": "a1", "item": 1, "event_type": "view"}], request_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        payload = request.data
+        if isinstance(payload, dict) and "events" in payload:
+            payload = payload["events"]
+        if isinstance(payload, dict):
+            payload = [payload]
+        if not isinstance(payload, list):
+            return Response({"detail": "Send an event object, a list of events, or {\"events\": [...]}.", "errors": {}}, status=400)
+        try:
+            result = event_ingest(
+                actor=request_actor(request),
+                events=payload,
+                allow_user_field=bool(request.user.is_authenticated and request.user.is_staff),
+                max_batch=settings.EVENTS_MAX_BATCH,
+            )
+        except EventBatchError as error:
+            return Response({"detail": error.message, "errors": {str(k): v for k, v in error.errors.items()}}, status=400)
+        code = status.HTTP_201_CREATED if result.accepted else status.HTTP_200_OK
+        return Response({"accepted": result.accepted, "duplicates": result.duplicates, "statuses": result.statuses}, status=code)
+
+
+class EventListApi(APIView):
+    """Your own events, newest first (a user never sees anyone else's)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=EventOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        actor = request_actor(request)
+        queryset = event_list(user_id=actor.user_id, session_key=actor.session_key)
+        paginator = CappedPageNumberPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(EventOutputSerializer(page, many=True).data)
+
+
+class EventApi(EventCreateApi, EventListApi):
+    """``/api/v1/events/``: GET lists your events, POST records events (both operations share one URL)."""
+

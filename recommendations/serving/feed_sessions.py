@@ -1,0 +1,86 @@
+"""Feed sessions for infinite feeds: a signed cursor names the session; the items it served are remembered.
+
+The cursor is ``django.core.signing`` text holding the feed id, the next page number and a tag of the actor,
+so it cannot be forged, replayed by someone else, or used after ``CURSOR_MAX_AGE``. The items served in a
+feed session live in the cache; if the cache lost them, they are recovered from the logged impressions
+(each impression records its feed id), so later pages never repeat an item either way.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from django.core import signing
+
+from recommendations.events.ingest import Actor
+from recommendations.models import Impression
+from recommendations.serving.cache import FEED_SESSION_TTL, KEY_PREFIX, cache_get, cache_set
+from recommendations.serving.impressions import impressions_flush
+
+CURSOR_SALT = "vitrine.recommendations.cursor"
+CURSOR_MAX_AGE = FEED_SESSION_TTL
+MAX_PAGES = 500
+
+
+class CursorError(ValueError):
+    """The cursor is malformed, expired, forged or belongs to someone else."""
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    feed_id: str
+    page: int
+
+
+def actor_tag(actor: Actor) -> str:
+    if actor.user_id is not None:
+        return f"u{actor.user_id}"
+    return "s" + hashlib.blake2b(actor.session_key.encode(), digest_size=6).hexdigest()
+
+
+def cursor_encode(*, actor: Actor, position: FeedPosition) -> str:
+    return signing.dumps({"f": position.feed_id, "p": position.page, "a": actor_tag(actor)}, salt=CURSOR_SALT, compress=True)
+
+
+def cursor_decode(*, actor: Actor, cursor: str | None) -> FeedPosition:
+    """The position a cursor points to; no cursor starts a new feed session."""
+    if not cursor:
+        return FeedPosition(feed_id=uuid.uuid4().hex[:16], page=0)
+    try:
+        payload = signing.loads(cursor, salt=CURSOR_SALT, max_age=CURSOR_MAX_AGE)
+    except signing.SignatureExpired:
+        raise CursorError("The cursor has expired; start a new feed without a cursor.") from None
+    except signing.BadSignature:
+        raise CursorError("The cursor is not valid; use the next_cursor of a previous response.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("f"), str) or not isinstance(payload.get("p"), int):
+        raise CursorError("The cursor is not valid; use the next_cursor of a previous response.")
+    if payload.get("a") != actor_tag(actor):
+        raise CursorError("This cursor belongs to another visitor's feed.")
+    if payload["p"] > MAX_PAGES:
+        raise CursorError(f"A feed session holds at most {MAX_PAGES} pages; start a new feed without a cursor.")
+    return FeedPosition(feed_id=payload["f"], page=payload["p"])
+
+
+def feed_served_key(feed_id: str) -> str:
+    return f"{KEY_PREFIX}:feed:{feed_id}"
+
+
+def feed_served_get(*, actor: Actor, position: FeedPosition) -> frozenset[int]:
+    """Items already served in this feed session (empty on its first page)."""
+    if position.page == 0:
+        return frozenset()
+    served = cache_get(feed_served_key(position.feed_id))
+    if served is not None:
+        return frozenset(served)
+    impressions_flush()  # this process's last pages may still wait in its buffer
+    impressions = Impression.objects.filter(surface="feed", context__feed=position.feed_id)
+    if actor.user_id is not None:
+        impressions = impressions.filter(user_id=actor.user_id)
+    else:
+        impressions = impressions.filter(user__isnull=True, session_key=actor.session_key)
+    return frozenset(impressions.values_list("item_id", flat=True))
+
+
+def feed_served_add(*, position: FeedPosition, previous: frozenset[int], item_ids: list[int]) -> None:
+    cache_set(feed_served_key(position.feed_id), sorted(set(previous) | set(item_ids)), FEED_SESSION_TTL)
