@@ -3,33 +3,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from common.vocabulary import DEFAULT_EVENT_TYPE_WEIGHTS, EventType, default_event_type_weights
 
-class EventType(models.TextChoices):
-    VIEW = "view", "View"
-    CLICK = "click", "Click"
-    ADD_TO_CART = "add_to_cart", "Add to cart"
-    PURCHASE = "purchase", "Purchase"
-    LIKE = "like", "Like"
-    SKIP = "skip", "Skip"
-    RATING = "rating", "Rating"
-    DWELL = "dwell", "Dwell"
-
-
-# Starting values only: the live weights are RecommenderSettings.event_type_weights, edited in the admin.
-DEFAULT_EVENT_TYPE_WEIGHTS: dict[str, float] = {
-    EventType.VIEW: 1.0,
-    EventType.CLICK: 2.0,
-    EventType.ADD_TO_CART: 4.0,
-    EventType.PURCHASE: 8.0,
-    EventType.LIKE: 5.0,
-    EventType.SKIP: -1.0,
-    EventType.RATING: 1.0,
-    EventType.DWELL: 0.5,
-}
-
-
-def default_event_type_weights() -> dict[str, float]:
-    return {str(key): value for key, value in DEFAULT_EVENT_TYPE_WEIGHTS.items()}
+__all__ = [
+    "DEFAULT_EVENT_TYPE_WEIGHTS",
+    "Event",
+    "EventType",
+    "Impression",
+    "ModelVersion",
+    "RecommenderSettings",
+    "RecommenderSettingsVersion",
+    "default_event_type_weights",
+]
 
 
 class Event(models.Model):

@@ -1,0 +1,1 @@
+"""Signal receivers of serving (connected by RecommendationsConfig.ready)."""
