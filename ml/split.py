@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ml.dataset import Interactions, _isin_sorted
+from ml.dataset import Interactions
+from ml.utils.arrays import isin_sorted, sorted_lookup
 
 __all__ = [
     "random_split",
@@ -58,11 +59,10 @@ def _pair_last_position(data: Interactions) -> np.ndarray:
         raise ValueError("this splitter needs an event log with timestamps (Interactions.from_events)")
     pair_keys = data.pair_keys()
     ev_keys = data.log.pair_keys(data.n_items)
-    pos = np.searchsorted(pair_keys, ev_keys)
-    pos_c = np.minimum(pos, max(len(pair_keys) - 1, 0))
-    hit = (pair_keys[pos_c] == ev_keys) if len(pair_keys) else np.zeros(len(ev_keys), bool)
+    pos = sorted_lookup(pair_keys, ev_keys)
+    hit = pos >= 0
     last = np.full(len(pair_keys), -1, dtype=np.int64)
-    np.maximum.at(last, pos_c[hit], np.flatnonzero(hit))
+    np.maximum.at(last, pos[hit], np.flatnonzero(hit))
     return last
 
 
@@ -138,7 +138,7 @@ def temporal_split(
     log = data.log
     if filter_seen:
         seen_keys = train.pair_keys()
-        test_ev &= ~_isin_sorted(log.pair_keys(data.n_items), seen_keys)
+        test_ev &= ~isin_sorted(log.pair_keys(data.n_items), seen_keys)
     if drop_cold:
         warm_users = train.user_counts() > 0
         warm_items = train.item_counts() > 0

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ml.evaluation import metrics as M
+from ml.utils.arrays import isin_sorted
 
 __all__ = [
     "EvaluationData",
@@ -80,11 +81,7 @@ def _drop_pairs(test_matrix: sp.csr_matrix, train_matrix: sp.csr_matrix) -> sp.c
     tr = train_matrix.tocsr()
     tr_keys = np.repeat(np.arange(tr.shape[0], dtype=np.int64), np.diff(tr.indptr)) * n_items + tr.indices
     tr_keys.sort()
-    if tr_keys.size:
-        pos = np.minimum(np.searchsorted(tr_keys, te_keys), tr_keys.size - 1)
-        keep = tr_keys[pos] != te_keys
-    else:
-        keep = np.ones(te_keys.size, dtype=bool)
+    keep = ~isin_sorted(te_keys, tr_keys)
     out = sp.csr_matrix((te.data[keep], te.indices[keep], np.r_[0, np.cumsum(np.bincount(te_rows[keep], minlength=te.shape[0]))]), shape=te.shape)
     return out
 

@@ -43,6 +43,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ml.utils.arrays import sorted_lookup
+
 __all__ = [
     "RANKING_METRICS",
     "arp",
@@ -127,10 +129,9 @@ def _gains(rec: np.ndarray, rel: sp.csr_matrix) -> np.ndarray:
     keys = rows * n_items + rel.indices.astype(np.int64)  # sorted: csr rows in order, indices sorted
     valid = (rec >= 0) & (rec < n_items)
     query = np.arange(n_users, dtype=np.int64)[:, None] * n_items + np.where(valid, rec, 0)
-    pos = np.searchsorted(keys, query.ravel()).reshape(rec.shape)
-    pos = np.minimum(pos, keys.size - 1)
-    found = valid & (keys[pos] == query)
-    return np.where(found, rel.data[pos], 0.0)
+    pos = sorted_lookup(keys, query)
+    found = valid & (pos >= 0)
+    return np.where(found, rel.data[np.maximum(pos, 0)], 0.0)
 
 
 def _n_relevant(rel: sp.csr_matrix) -> np.ndarray:

@@ -32,6 +32,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from ml.utils.arrays import isin_sorted
+
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
@@ -158,9 +160,7 @@ class NegativeSampler:
         if self._keys.size == 0:
             return np.zeros(np.shape(items), dtype=bool)
         keys = users.astype(np.int64) * self.n_items + items.astype(np.int64)
-        pos = np.searchsorted(self._keys, keys)
-        pos = np.minimum(pos, self._keys.size - 1)
-        return self._keys[pos] == keys
+        return isin_sorted(keys, self._keys)
 
     def sample(self, users: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """``(len(users), n)`` negatives (``n=1`` still returns 2-D)."""

@@ -1,0 +1,26 @@
+"""One dataset type for every recommender: a user x item CSR matrix plus id maps.
+
+* :mod:`ml.dataset.ids` -- :class:`IdMap` (external ids <-> contiguous indices);
+* :mod:`ml.dataset.log` -- :class:`EventLog` (time-ordered per-event arrays) and
+  :func:`aggregate_pairs`;
+* :mod:`ml.dataset.features` -- :class:`ItemFeatures`;
+* :mod:`ml.dataset.interactions` -- :class:`Interactions` (see its module docstring).
+
+Import the public names from here: ``from ml.dataset import Interactions, IdMap``.
+"""
+
+from ml.dataset.features import ItemFeatures
+from ml.dataset.ids import IdMap
+from ml.dataset.interactions import Interactions
+from ml.dataset.log import SECONDS_PER_DAY, Aggregate, EventLog, aggregate_pairs, to_unix_seconds
+
+__all__ = [
+    "IdMap",
+    "EventLog",
+    "ItemFeatures",
+    "Interactions",
+    "Aggregate",
+    "SECONDS_PER_DAY",
+    "aggregate_pairs",
+    "to_unix_seconds",
+]
