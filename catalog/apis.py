@@ -1,6 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -8,6 +7,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import ITEM_ORDERINGS, category_get, category_list, item_get, item_list
 from common.api import CappedPageNumberPagination
+from common.exceptions import NotFound, ValidationFailed
 
 
 class ItemOutputSerializer(serializers.Serializer):
@@ -47,7 +47,7 @@ class ItemListApi(APIView):
         if data.get("category"):
             category = category_get(slug_or_id=data["category"])
             if category is None:
-                raise serializers.ValidationError({"category": [f"Unknown category {data['category']!r}."]})
+                raise ValidationFailed(errors={"category": [f"Unknown category {data['category']!r}."]})
         queryset = item_list(
             category=category,
             query=data.get("q", ""),

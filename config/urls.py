@@ -29,3 +29,9 @@ urlpatterns = [
     path("", include("users.urls")),
     path("", include("catalog.urls")),
 ]
+
+# Errors raised outside DRF views: JSON in the one error shape under /api/ (or when JSON is asked for), pages otherwise.
+handler400 = "common.views.bad_request"
+handler403 = "common.views.permission_denied"
+handler404 = "common.views.page_not_found"
+handler500 = "common.views.server_error"

@@ -146,12 +146,15 @@ VITRINE_TRAINING_LOCK_TTL = env.float("VITRINE_TRAINING_LOCK_TTL", default=120.0
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate challenge makes a request without credentials a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "users.authentication.CachedTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # One error shape for every API error, and the Error component on every operation's 4xx/5xx in the schema.
+    "EXCEPTION_HANDLER": "common.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "common.throttling.CachedAnonRateThrottle",
         "common.throttling.CachedUserRateThrottle",

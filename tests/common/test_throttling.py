@@ -5,24 +5,14 @@ import pytest
 from django.core.cache import cache, caches
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 
 from common import throttling
 from common.throttling import CachedAnonRateThrottle, CachedUserRateThrottle
+from tests.common.conftest import WINDOW_START
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/categories/"
-WINDOW_START = 60 * 29_000_000  # a minute boundary
-
-
-@pytest.fixture
-def clock(monkeypatch) -> list[float]:
-    """The throttles' time: ``clock[0] = ...`` moves it."""
-    now = [WINDOW_START + 10.0]
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/min", "user": "3/min"})
-    monkeypatch.setattr(SimpleRateThrottle, "timer", staticmethod(lambda: now[0]))
-    return now
 
 
 def codes(client: APIClient, n: int) -> list[int]:

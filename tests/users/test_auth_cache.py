@@ -32,8 +32,9 @@ def get_with(key: str):
 
 
 def assert_rejected(response, detail: str) -> None:
-    # 403 rather than 401: SessionAuthentication comes first and sends no WWW-Authenticate challenge.
-    assert response.status_code in (401, 403) and response.json()["detail"] == detail
+    # 401 with a challenge: token authentication comes first in DEFAULT_AUTHENTICATION_CLASSES.
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+    assert response.json() == {"detail": detail, "code": "authentication_failed", "errors": {}}
 
 
 def test_the_api_uses_the_cached_authentication(token):

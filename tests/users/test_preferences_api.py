@@ -7,7 +7,9 @@ URL = "/api/v1/me/preferences/"
 
 @pytest.mark.django_db
 def test_preferences_require_login(api_client):
-    assert api_client.get(URL).status_code in (401, 403)
+    response = api_client.get(URL)
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+    assert response.json() == {"detail": "Authentication credentials were not provided.", "code": "not_authenticated", "errors": {}}
 
 
 @pytest.mark.django_db
@@ -37,7 +39,7 @@ def test_read_and_update_own_preferences(user_client, user):
 def test_bad_preferences_are_400_and_change_nothing(user_client):
     response = user_client.put(URL, {"diversity_level": 3, "category_weights": {"abc": 1}}, format="json")
     assert response.status_code == 400
-    errors = response.json()
-    assert "diversity_level" in errors and "category_weights" in errors
+    body = response.json()
+    assert body["code"] == "invalid" and set(body["errors"]) == {"diversity_level", "category_weights"}
     assert user_client.get(URL).json()["diversity_level"] == 0.5
     assert user_client.put(URL, {"category_weights": {"424242": 1.0}}, format="json").status_code == 400
