@@ -11,11 +11,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from ml.models.neural.bert4rec import BERT4Rec  # noqa: E402
+from ml.models.neural.fm import FactorizationMachine  # noqa: E402
 from ml.models.neural.lightgcn import LightGCN  # noqa: E402
 from ml.models.neural.multivae import MultiVAE  # noqa: E402
 from ml.models.neural.ncf import NCF  # noqa: E402
-from ml.models.neural.ranking import FactorizationMachine, WideDeep  # noqa: E402
-from ml.models.neural.sequential import BERT4Rec, SASRec  # noqa: E402
+from ml.models.neural.sasrec import SASRec  # noqa: E402
+from ml.models.neural.widedeep import WideDeep  # noqa: E402
 from tests.ml.contract import RecommenderContract  # noqa: E402
 
 CPU = dict(device="cpu", random_state=0)

@@ -17,14 +17,10 @@ torch = pytest.importorskip("torch")
 from ml.artifacts import ArtifactError, write_checksums  # noqa: E402
 from ml.dataset import Interactions  # noqa: E402
 from ml.models.base import Recommender  # noqa: E402
-from ml.models.neural.common import (  # noqa: E402
-    NegativeSampler,
-    fit_loop,
-    holdout_matrix,
-    ndcg_at_k,
-    resolve_device,
-    scipy_to_torch_csr,
-)
+from ml.models.neural.bert4rec import BERT4Rec, BERT4RecNet, cloze_mask  # noqa: E402
+from ml.models.neural.data import NegativeSampler, scipy_to_torch_csr  # noqa: E402
+from ml.models.neural.feature_ranker import FIELDS, USER_FIELDS  # noqa: E402
+from ml.models.neural.fm import FactorizationMachine, FMNet, fm_pairwise_naive  # noqa: E402
 from ml.models.neural.lightgcn import LightGCN, LightGCNNet, normalized_adjacency  # noqa: E402
 from ml.models.neural.multivae import (  # noqa: E402
     MultiVAE,
@@ -33,16 +29,11 @@ from ml.models.neural.multivae import (  # noqa: E402
     multinomial_log_likelihood,
     multivae_loss,
 )
-from ml.models.neural.ranking import (  # noqa: E402
-    FIELDS,
-    USER_FIELDS,
-    FactorizationMachine,
-    FMNet,
-    WideDeep,
-    WideDeepNet,
-    fm_pairwise_naive,
-)
-from ml.models.neural.sequential import BERT4Rec, BERT4RecNet, SASRec, SASRecNet, cloze_mask, pad_left  # noqa: E402
+from ml.models.neural.sasrec import SASRec, SASRecNet  # noqa: E402
+from ml.models.neural.sequence import pad_left  # noqa: E402
+from ml.models.neural.training import fit_loop, resolve_device  # noqa: E402
+from ml.models.neural.validation import holdout_matrix, ndcg_at_k  # noqa: E402
+from ml.models.neural.widedeep import WideDeep, WideDeepNet  # noqa: E402
 from ml.models.registry import model_from_config  # noqa: E402
 from ml.synthetic import planted_interactions  # noqa: E402
 

@@ -32,7 +32,9 @@ from torch import nn
 
 from ml.dataset import Interactions
 from ml.models.base import FactorModel
-from ml.models.neural.common import NegativeSampler, TorchModelMixin, evaluate_ndcg, minibatches, scipy_to_torch_sparse
+from ml.models.neural.data import NegativeSampler, scipy_to_torch_sparse
+from ml.models.neural.torch_base import TorchModelMixin
+from ml.models.neural.validation import evaluate_ndcg
 from ml.models.registry import register
 
 __all__ = ["LightGCN", "LightGCNNet", "normalized_adjacency"]
@@ -153,30 +155,21 @@ class LightGCN(TorchModelMixin, FactorModel):
         train = split.train
         adj = scipy_to_torch_sparse(normalized_adjacency(train), dev)
         net = self._build_net().to(dev)
-        opt = self._optimizer(net)
         pair_users = np.repeat(np.arange(train.shape[0], dtype=np.int64), np.diff(train.indptr))
         pair_items = train.indices.astype(np.int64)
         sampler = NegativeSampler(train)
 
-        def run_epoch(epoch: int) -> float:
-            total, n = 0.0, 0
-            for b in minibatches(len(pair_users), self.batch_size, rng):
-                u, i = pair_users[b], pair_items[b]
-                j = sampler.sample(u, 1, rng)[:, 0]
-                bpr, reg = net.bpr_loss(
-                    adj,
-                    torch.from_numpy(u).to(dev),
-                    torch.from_numpy(i).to(dev),
-                    torch.from_numpy(j).to(dev),
-                    self.l2,
-                )
-                loss = bpr + reg
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(b)
-                n += len(b)
-            return total / max(n, 1)
+        def batch_loss(b: np.ndarray, _: None) -> torch.Tensor:
+            u, i = pair_users[b], pair_items[b]
+            j = sampler.sample(u, 1, rng)[:, 0]
+            bpr, reg = net.bpr_loss(
+                adj,
+                torch.from_numpy(u).to(dev),
+                torch.from_numpy(i).to(dev),
+                torch.from_numpy(j).to(dev),
+                self.l2,
+            )
+            return bpr + reg
 
         def evaluate() -> float:
             users_e, items_e = net.propagate(adj)
@@ -187,7 +180,7 @@ class LightGCN(TorchModelMixin, FactorModel):
                 batch_size=self.val_batch_users,
             )
 
-        self._run_training(net, run_epoch, None if split.empty else evaluate)
+        self._train(net, rng, None if split.empty else evaluate, n_samples=len(pair_users), batch_loss=batch_loss)
         self.net_ = net
         full = dataset.binarized()
         with torch.no_grad():

@@ -27,7 +27,8 @@ from torch import nn
 
 from ml.dataset import Interactions
 from ml.models.base import FactorModel
-from ml.models.neural.common import TorchModelMixin, cosine_rows, csr_rows_to_dense, minibatches
+from ml.models.neural.data import csr_rows_to_dense, minibatches
+from ml.models.neural.torch_base import TorchModelMixin, cosine_rows
 from ml.models.registry import register
 
 __all__ = ["MultiVAE", "MultiVAENet", "multinomial_log_likelihood", "gaussian_kl", "multivae_loss", "anneal_beta"]
@@ -173,29 +174,20 @@ class MultiVAE(TorchModelMixin, FactorModel):
         split = self._validation_matrix(X, rng)
         train = split.train
         net = self._build_net().to(dev)
-        opt = self._optimizer(net)
         users = np.flatnonzero(np.diff(train.indptr) > 0)
         updates = [0]
 
-        def run_epoch(epoch: int) -> float:
-            total, n = 0.0, 0
-            for b in minibatches(len(users), self.batch_size, rng):
-                x = csr_rows_to_dense(train, users[b], dev)
-                beta = anneal_beta(updates[0], self.anneal_steps, self.anneal_cap)
-                logits, mu, logvar = net(x)
-                loss = multivae_loss(logits, x, mu, logvar, beta)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                updates[0] += 1
-                total += float(loss.detach()) * len(b)
-                n += len(b)
-            return total / max(n, 1)
+        def batch_loss(b: np.ndarray, _: None) -> torch.Tensor:
+            x = csr_rows_to_dense(train, users[b], dev)
+            beta = anneal_beta(updates[0], self.anneal_steps, self.anneal_cap)
+            updates[0] += 1
+            logits, mu, logvar = net(x)
+            return multivae_loss(logits, x, mu, logvar, beta)
 
         def score_rows(rows: np.ndarray) -> torch.Tensor:
             return net(csr_rows_to_dense(train, split.users[rows], dev))[0]
 
-        self._run_training(net, run_epoch, self._evaluator(split, score_rows))
+        self._train(net, rng, self._evaluator(split, score_rows), n_samples=len(users), batch_loss=batch_loss)
         self.net_ = net
         self.anneal_updates_ = int(updates[0])
         w = net.to_logits.weight.detach().cpu().numpy()

@@ -28,13 +28,8 @@ from torch import nn
 
 from ml.dataset import Interactions
 from ml.models.base import Recommender
-from ml.models.neural.common import (
-    NegativeSampler,
-    TorchModelMixin,
-    cosine_rows,
-    gradient_fold_in,
-    minibatches,
-)
+from ml.models.neural.data import NegativeSampler
+from ml.models.neural.torch_base import TorchModelMixin, cosine_rows
 from ml.models.registry import register
 
 __all__ = ["NCF", "NeuMFNet", "mlp_tower"]
@@ -178,34 +173,28 @@ class NCF(TorchModelMixin, Recommender):
         split = self._validation_matrix(dataset.binarized(), rng)
         train = split.train
         net = self._build_net().to(dev)
-        opt = self._optimizer(net)
         pos_u = np.repeat(np.arange(train.shape[0], dtype=np.int64), np.diff(train.indptr))
         pos_i = train.indices.astype(np.int64)
         sampler = NegativeSampler(train)
         labels = np.concatenate([np.ones(len(pos_u), np.float32), np.zeros(len(pos_u) * self.n_neg, np.float32)])
         users_all = np.concatenate([pos_u, np.repeat(pos_u, self.n_neg)])
 
-        def run_epoch(epoch: int) -> float:
+        def epoch_items() -> np.ndarray:
             neg = sampler.sample(pos_u, self.n_neg, rng).reshape(-1)  # fresh negatives every epoch
-            items_all = np.concatenate([pos_i, neg])
-            total, n = 0.0, 0
-            for b in minibatches(len(users_all), self.batch_size, rng):
-                u = torch.from_numpy(users_all[b]).to(dev)
-                i = torch.from_numpy(items_all[b]).to(dev)
-                y = torch.from_numpy(labels[b]).to(dev)
-                loss = F.binary_cross_entropy_with_logits(net(u, i), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(b)
-                n += len(b)
-            return total / max(n, 1)
+            return np.concatenate([pos_i, neg])
+
+        def batch_loss(b: np.ndarray, items_all: np.ndarray) -> torch.Tensor:
+            u = torch.from_numpy(users_all[b]).to(dev)
+            i = torch.from_numpy(items_all[b]).to(dev)
+            y = torch.from_numpy(labels[b]).to(dev)
+            return F.binary_cross_entropy_with_logits(net(u, i), y)
 
         def score_rows(rows: np.ndarray) -> torch.Tensor:
             u = torch.from_numpy(split.users[rows]).to(dev)
             return net.score_all(net.user_gmf(u), net.user_mlp(u))
 
-        self._run_training(net, run_epoch, self._evaluator(split, score_rows))
+        evaluate = self._evaluator(split, score_rows)
+        self._train(net, rng, evaluate, n_samples=len(users_all), batch_loss=batch_loss, epoch_data=epoch_items)
         self.net_ = net
 
     @torch.no_grad()
@@ -221,28 +210,11 @@ class NCF(TorchModelMixin, Recommender):
     def _score_history(self, history: sp.csr_matrix, item_indices: np.ndarray | None = None) -> np.ndarray:
         """Gradient fold-in (module docstring), started from the mean trained user."""
         net, n = self.net_, history.shape[0]
-        net.eval()
-        for p in net.parameters():
-            p.requires_grad_(False)
-        try:
-            init = [
-                net.user_gmf.weight.mean(0, keepdim=True).expand(n, -1),
-                net.user_mlp.weight.mean(0, keepdim=True).expand(n, -1),
-            ]
-            ug, um = gradient_fold_in(
-                init,
-                lambda p, rows, items: net.logits_from(p[0][rows], p[1][rows], items),
-                history,
-                self.n_items,
-                n_neg=self.n_neg,
-                steps=self.fold_in_steps,
-                lr=self.fold_in_lr,
-                l2=self.fold_in_l2,
-                seed=self.random_state,
-            )
-        finally:
-            for p in net.parameters():
-                p.requires_grad_(True)
+        init = [
+            net.user_gmf.weight.mean(0, keepdim=True).expand(n, -1),
+            net.user_mlp.weight.mean(0, keepdim=True).expand(n, -1),
+        ]
+        ug, um = self._frozen_fold_in(init, lambda p, rows, items: net.logits_from(p[0][rows], p[1][rows], items), history)
         return self._scores_from_vectors(ug, um, item_indices)
 
     def _similar_scores(self, item_indices: np.ndarray, item_subset: np.ndarray | None = None) -> np.ndarray:
