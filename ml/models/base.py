@@ -3,9 +3,11 @@
 Conventions (implicit / RecTools / scikit-learn):
 
 * Hyperparameters are keyword-only ``__init__`` arguments stored *as given*
-  under the same attribute name; ``__init__`` holds no logic.  Validation
-  happens in :meth:`Recommender._validate_params` (called by ``fit`` and by the
-  registry).
+  under the same attribute name; ``__init__`` holds no logic (scikit-learn's
+  estimator rules: :class:`Recommender` is a ``sklearn.base.BaseEstimator``, so
+  ``get_params`` / ``set_params`` / ``clone`` work).  Validation happens in
+  ``_validate_params`` (called by ``fit`` and by the registry): scikit-learn's,
+  against ``_parameter_constraints``, unless a model overrides it.
 * Learned state lives in public attributes ending in ``_`` (``item_map_``,
   ``user_factors_``...).  ``fit`` deletes all of them first, so it always refits
   from scratch, and returns ``self``.
@@ -55,7 +57,6 @@ item factors) and ``item_embeddings``.
 from __future__ import annotations
 
 import abc
-import inspect
 import json
 import platform
 from collections.abc import Callable, Sequence
@@ -64,6 +65,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
 from ml.artifacts import ArtifactError, pack_state, read_artifact, unpack_state, write_artifact
 from ml.dataset import Interactions
@@ -159,8 +161,12 @@ def als_fold_in(
     return out
 
 
-class Recommender(abc.ABC):
-    """Abstract base of all recommenders (see the module docstring)."""
+class Recommender(BaseEstimator, abc.ABC):
+    """Abstract base of all recommenders (see the module docstring).
+
+    A scikit-learn ``BaseEstimator``: ``get_params`` / ``set_params`` / ``sklearn.base.clone``
+    and ``repr`` come from scikit-learn and read the keyword parameters of ``__init__``.
+    """
 
     #: registry name, set by :func:`ml.models.registry.register`
     name: ClassVar[str | None] = None
@@ -171,34 +177,9 @@ class Recommender(abc.ABC):
     #: learned attributes not packed into ``arrays.npz`` (handled by ``_save_extra``)
     _state_exclude: ClassVar[tuple[str, ...]] = ()
 
-    # ------------------------------------------------------------- parameters
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__``."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Recommender:
-        valid = set(self._param_names())
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}")
-            setattr(self, key, value)
-        return self
-
-    def _validate_params(self) -> None:
-        """Raise ``ValueError`` for invalid hyperparameter values (override)."""
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
+    #: scikit-learn parameter constraints checked by ``_validate_params`` (scikit-learn's own
+    #: method); models with checks a constraint cannot express override ``_validate_params``
+    _parameter_constraints: ClassVar[dict] = {}
 
     # -------------------------------------------------------------------- fit
     def _learned_state(self) -> dict[str, Any]:

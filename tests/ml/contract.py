@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn.base
 
 from ml.artifacts import ArtifactError
 from ml.dataset import Interactions
@@ -156,6 +157,8 @@ class RecommenderContract:
         params = model.get_params()
         clone = type(model)(**params)
         assert clone.get_params() == params
+        cloned = sklearn.base.clone(model)  # scikit-learn's estimator rules: __init__ only stores its arguments
+        assert type(cloned) is type(model) and cloned is not model and cloned.get_params() == params
         for key in params:
             assert not key.endswith("_"), "hyperparameters must not end with '_'"
         if model.name:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn.base
 
 from ml.artifacts import ArtifactError
 from ml.dataset import Interactions
@@ -61,3 +62,14 @@ def test_users_without_history_fall_back_to_popularity():
     model = EASE(l2=1.0).fit(Interactions.from_matrix(X))
     idx, _ = model.recommend_indices([2], 2)
     assert idx[0, 0] == 0  # most popular item
+
+
+def test_hyperparameters_follow_scikit_learn_estimator_rules(data):
+    model = EASE(l2=10.0)
+    assert model.set_params(l2=20.0) is model and model.get_params()["l2"] == 20.0
+    with pytest.raises(ValueError, match="no_such"):
+        model.set_params(no_such=1)
+    fitted = model.fit(data)
+    cloned = sklearn.base.clone(fitted)
+    assert cloned.get_params() == fitted.get_params() and not cloned.is_fitted
+    assert repr(EASE(l2=10.0)) == "EASE(l2=10.0)"  # scikit-learn's repr: parameters changed from the defaults
