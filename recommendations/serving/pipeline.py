@@ -304,7 +304,6 @@ class FeedInputs:
     prefs: PreferenceSnapshot
     ranker: LearnedRanker | None
     embeddings: np.ndarray | None
-    model_version: int | None
 
 
 def feed_inputs_get(*, actor: Actor, settings: RecommenderSettings, session=None) -> FeedInputs:
@@ -318,7 +317,6 @@ def feed_inputs_get(*, actor: Actor, settings: RecommenderSettings, session=None
         prefs=prefs,
         ranker=ranker_get(),
         embeddings=item_embeddings(serving),
-        model_version=serving.version_id if serving is not None else None,
     )
 
 
