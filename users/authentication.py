@@ -18,12 +18,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import models, router
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from common.services import cache_invalidate_around_commit
-from recommendations.serving.cache import cache_delete, cache_get, cache_set
 
 # Bump when the cached entry changes shape.
 KEY_PREFIX = "auth:token:v1"
@@ -42,7 +42,7 @@ def auth_cache_forget(*, user_id: int | None = None, token_keys: Iterable[str] =
 
     def forget() -> None:
         for key in keys:
-            cache_delete(key)
+            cache.delete(key)
 
     cache_invalidate_around_commit(forget)
 
@@ -60,7 +60,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if ttl <= 0:
             return super().authenticate_credentials(key)
         cache_key = auth_cache_key(key)
-        entry = cache_get(cache_key)
+        entry = cache.get(cache_key)
         if entry is not None:
             user = _instance(get_user_model(), entry["user"])
             token = _instance(Token, {"key": key, "user_id": user.pk, "created": entry["created"]})
@@ -69,5 +69,5 @@ class CachedTokenAuthentication(TokenAuthentication):
         # Raises AuthenticationFailed for an unknown token or an inactive user: neither is ever cached.
         user, token = super().authenticate_credentials(key)
         fields = {f.attname: getattr(user, f.attname) for f in user._meta.concrete_fields if f.name != "password"}
-        cache_set(cache_key, {"user": fields, "created": token.created}, ttl)
+        cache.set(cache_key, {"user": fields, "created": token.created}, ttl)
         return user, token

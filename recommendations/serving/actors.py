@@ -14,11 +14,12 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.core.cache import cache
 from django.utils import timezone
 
 from recommendations.events.ingest import Actor
 from recommendations.models import Event, EventType, RecommenderSettings
-from recommendations.serving.cache import actor_key, cache_get, cache_set
+from recommendations.serving.cache import actor_key
 
 PREFERENCES_TTL = 60
 SESSION_PREFERENCES_KEY = "vitrine_preferences"
@@ -79,11 +80,11 @@ def preference_snapshot_get(*, actor: Actor, session=None) -> PreferenceSnapshot
     from users.services import preferences_cache_key
 
     key = preferences_cache_key(user_id=actor.user_id)
-    cached = cache_get(key)
+    cached = cache.get(key)
     if isinstance(cached, PreferenceSnapshot):
         return cached
     snapshot = _snapshot_from_db(user_id=actor.user_id)
-    cache_set(key, snapshot, PREFERENCES_TTL)
+    cache.set(key, snapshot, PREFERENCES_TTL)
     return snapshot
 
 

@@ -1,5 +1,6 @@
 """Admin for serving: recommender settings (versioned) with a before/after feed preview, and impressions."""
 import copy
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin
@@ -12,6 +13,8 @@ from django.urls import path, reverse
 
 from recommendations.events.ingest import Actor
 from recommendations.models import Impression, RecommenderSettings, RecommenderSettingsVersion
+from recommendations.serving.decide import RecommendedItem, page_decide
+from recommendations.serving.pipeline import feed_inputs_get, page_items_get
 from recommendations.tuning import (
     recommender_settings_get,
     recommender_settings_invalidate,
@@ -51,7 +54,23 @@ class PreviewUserForm(forms.Form):
         return user
 
 
-def _summary(page) -> dict:
+@dataclass(frozen=True)
+class PreviewPage:
+    items: list[RecommendedItem]
+    ranker: str
+
+
+def _preview_page(*, actor: Actor, n: int, settings: RecommenderSettings) -> PreviewPage:
+    """The actor's first page under ``settings``, decided as the feed decides it, without logging anything."""
+    inputs = feed_inputs_get(actor=actor, settings=settings)
+    decision = page_decide(
+        candidates=inputs.candidates, settings=settings, prefs=inputs.prefs, context_affinity={}, ranker=inputs.ranker,
+        served=frozenset(), n=n, embeddings=inputs.embeddings,
+    )
+    return PreviewPage(items=page_items_get(decision=decision), ranker=decision.ranker)
+
+
+def _summary(page: PreviewPage) -> dict:
     categories = [entry.item.category_id for entry in page.items]
     counts = {c: categories.count(c) for c in set(categories)}
     return {
@@ -92,8 +111,6 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
         """A user's feed with the live settings and with edited (unsaved) values, side by side. Saves nothing."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        from recommendations.serving import feed_recommendations_get
-
         live = recommender_settings_get()
         submitted = "user" in request.GET
         user_form = PreviewUserForm(request.GET if submitted else None, initial={"n": 20})
@@ -120,8 +137,8 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
         if submitted and user_form.is_valid() and settings_form.is_valid():
             user, n = user_form.cleaned_data["user"], user_form.cleaned_data["n"]
             actor = Actor(user_id=user.pk)
-            before = feed_recommendations_get(actor=actor, n=n, settings=live, preview=True)
-            after = feed_recommendations_get(actor=actor, n=n, settings=settings_form.instance, preview=True)
+            before = _preview_page(actor=actor, n=n, settings=live)
+            after = _preview_page(actor=actor, n=n, settings=settings_form.instance)
             after_ids = {entry.item.pk for entry in after.items}
             before_ids = {entry.item.pk for entry in before.items}
             changed = [name for name in PREVIEW_FIELDS if getattr(settings_form.instance, name) != getattr(live, name)]

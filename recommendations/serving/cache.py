@@ -1,7 +1,8 @@
-"""The serving caches: safe reads and writes, per-actor state tokens, shared tables refreshed in the background.
+"""The serving caches: per-actor state tokens and shared tables refreshed in the background.
 
-Every call goes through Django's cache (Redis in production, local memory by default) and never raises: a
-broken or missing backend reads as a miss, so serving degrades to recomputing instead of failing.
+Serving uses Django's cache directly (Redis in production, local memory by default). A broken Redis reads as
+a miss because production sets django-redis ``IGNORE_EXCEPTIONS``, so serving degrades to recomputing instead
+of failing.
 
 Invalidation is by key, never by scanning: a per-actor *state token* is part of the key of that actor's
 candidate list; a new event (``actor_state_touch``, called by event ingestion) replaces the token, so the next
@@ -29,55 +30,6 @@ KEY_PREFIX = "serving:v2"
 ACTOR_TOKEN_TTL = 7 * 24 * 3600
 CANDIDATES_TTL = 600
 FEED_SESSION_TTL = 24 * 3600
-_MISS = object()
-
-
-def cache_get(key: str, default: Any = None) -> Any:
-    try:
-        return cache.get(key, default)
-    except Exception as exc:
-        logger.warning("cache get %s failed: %s", key, exc)
-        return default
-
-
-def cache_get_many(keys: Iterable[str]) -> dict[str, Any]:
-    keys = list(keys)
-    try:
-        return cache.get_many(keys)
-    except Exception as exc:
-        logger.warning("cache get_many failed: %s", exc)
-        return {}
-
-
-def cache_set(key: str, value: Any, timeout: int) -> None:
-    try:
-        cache.set(key, value, timeout)
-    except Exception as exc:
-        logger.warning("cache set %s failed: %s", key, exc)
-
-
-def cache_set_many(values: dict[str, Any], timeout: int) -> None:
-    if not values:
-        return
-    try:
-        cache.set_many(values, timeout)
-    except Exception as exc:
-        logger.warning("cache set_many failed: %s", exc)
-
-
-def cache_add(key: str, value: Any, timeout: int | None) -> bool:
-    try:
-        return bool(cache.add(key, value, timeout))
-    except Exception as exc:
-        logger.warning("cache add %s failed: %s", key, exc)
-        return False
-
-
-def cache_delete(key: str) -> None:
-    try:
-        cache.delete(key)
-    except Exception as exc:
-        logger.warning("cache delete %s failed: %s", key, exc)
 
 
 # ------------------------------------------------------------------------------------------- actor state
@@ -101,11 +53,11 @@ def _new_token() -> str:
 def actor_state_token(actor: str, *, cached: dict[str, Any] | None = None) -> str:
     """The actor's current state token (created if missing). ``cached``: a prefetched ``get_many`` result."""
     key = actor_token_key(actor)
-    token = (cached or {}).get(key) if cached is not None else cache_get(key)
+    token = (cached or {}).get(key) if cached is not None else cache.get(key)
     if token is None:
         token = _new_token()
-        if not cache_add(key, token, ACTOR_TOKEN_TTL):
-            token = cache_get(key) or token
+        if not cache.add(key, token, ACTOR_TOKEN_TTL):
+            token = cache.get(key) or token
     return token
 
 
@@ -113,7 +65,8 @@ def actor_state_touch(*, user_ids: Iterable[int] = (), session_keys: Iterable[st
     """Something about these actors changed (new events): their next request rebuilds candidates."""
     keys = [actor_token_key(actor_key(user_id=u)) for u in set(user_ids) if u is not None]
     keys += [actor_token_key(actor_key(user_id=None, session_key=s)) for s in set(session_keys) if s]
-    cache_set_many({key: _new_token() for key in keys}, ACTOR_TOKEN_TTL)
+    if keys:
+        cache.set_many({key: _new_token() for key in keys}, ACTOR_TOKEN_TTL)
 
 
 # ----------------------------------------------------------------------------------- shared tables
@@ -130,18 +83,18 @@ def shared_table_get(name: str, builder: Callable[[], T], *, fresh_seconds: int,
     processes never rebuild at once (``VITRINE_SERVING_BACKGROUND_REFRESH = False`` in settings: inline).
     """
     key = f"{KEY_PREFIX}:table:{name}"
-    entry = cache_get(key)
+    entry = cache.get(key)
     if entry is not None:
         built_at, value = entry
-        if time.time() - built_at >= fresh_seconds and cache_add(f"{key}:lock", 1, 60):
+        if time.time() - built_at >= fresh_seconds and cache.add(f"{key}:lock", 1, 60):
             _rebuild(key, builder, ttl)
         return value
     return _store(key, builder(), ttl)
 
 
 def _store(key: str, value: T, ttl: int) -> T:
-    cache_set(key, (time.time(), value), ttl)
-    cache_delete(f"{key}:lock")
+    cache.set(key, (time.time(), value), ttl)
+    cache.delete(f"{key}:lock")
     return value
 
 
@@ -163,7 +116,7 @@ def _rebuild(key: str, builder: Callable[[], Any], ttl: int) -> None:
             _store(key, builder(), ttl)
         except Exception:
             logger.exception("refreshing %s failed", key)
-            cache_delete(f"{key}:lock")
+            cache.delete(f"{key}:lock")
         finally:
             connection.close()
             with _refreshing_lock:
@@ -173,4 +126,4 @@ def _rebuild(key: str, builder: Callable[[], Any], ttl: int) -> None:
 
 
 def shared_table_clear(name: str) -> None:
-    cache_delete(f"{KEY_PREFIX}:table:{name}")
+    cache.delete(f"{KEY_PREFIX}:table:{name}")

@@ -16,11 +16,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 
 from catalog.models import Category, Item
 from catalog.services import CATALOG_REVISION_CACHE_KEY
-from recommendations.serving.cache import cache_add, cache_get
 
 MAX_AGE = 60.0  # seconds a process trusts its cards without a revision change
 MAX_CARDS = 200_000  # at most this many cards per process (about 100 MB); the oldest half goes first
@@ -101,10 +101,10 @@ def catalog_revision_get(*, known: str | None = None) -> str | None:
     so a missing one never matches cards read under an old one. None when the cache does not answer."""
     if isinstance(known, str):
         return known
-    revision = cache_get(CATALOG_REVISION_CACHE_KEY)
+    revision = cache.get(CATALOG_REVISION_CACHE_KEY)
     if revision is None:
-        cache_add(CATALOG_REVISION_CACHE_KEY, uuid.uuid4().hex[:12], None)
-        revision = cache_get(CATALOG_REVISION_CACHE_KEY)
+        cache.add(CATALOG_REVISION_CACHE_KEY, uuid.uuid4().hex[:12], None)
+        revision = cache.get(CATALOG_REVISION_CACHE_KEY)
     return revision if isinstance(revision, str) else None
 
 

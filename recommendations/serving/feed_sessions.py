@@ -12,10 +12,11 @@ import uuid
 from dataclasses import dataclass
 
 from django.core import signing
+from django.core.cache import cache
 
 from recommendations.events.ingest import Actor
 from recommendations.models import Impression
-from recommendations.serving.cache import FEED_SESSION_TTL, KEY_PREFIX, cache_get, cache_set
+from recommendations.serving.cache import FEED_SESSION_TTL, KEY_PREFIX
 from recommendations.serving.impressions import impressions_flush
 
 CURSOR_SALT = "vitrine.recommendations.cursor"
@@ -70,7 +71,7 @@ def feed_served_get(*, actor: Actor, position: FeedPosition) -> frozenset[int]:
     """Items already served in this feed session (empty on its first page)."""
     if position.page == 0:
         return frozenset()
-    served = cache_get(feed_served_key(position.feed_id))
+    served = cache.get(feed_served_key(position.feed_id))
     if served is not None:
         return frozenset(served)
     impressions_flush()  # this process's last pages may still wait in its buffer
@@ -83,4 +84,4 @@ def feed_served_get(*, actor: Actor, position: FeedPosition) -> frozenset[int]:
 
 
 def feed_served_add(*, position: FeedPosition, previous: frozenset[int], item_ids: list[int]) -> None:
-    cache_set(feed_served_key(position.feed_id), sorted(set(previous) | set(item_ids)), FEED_SESSION_TTL)
+    cache.set(feed_served_key(position.feed_id), sorted(set(previous) | set(item_ids)), FEED_SESSION_TTL)

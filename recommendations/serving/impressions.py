@@ -34,13 +34,14 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Item
 from recommendations.events.ingest import Actor
 from recommendations.models import Impression, ModelVersion
-from recommendations.serving.cache import KEY_PREFIX, cache_get_many, cache_set_many
+from recommendations.serving.cache import KEY_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +241,8 @@ def impressions_forget(*, user_ids: set[int] = frozenset(), session_keys: set[st
     impressions_flush()
     now = time.time()
     markers = {_forget_key(f"u{u}"): now for u in user_ids} | {_forget_key(f"s{s}"): now for s in session_keys if s}
-    cache_set_many(markers, MARKER_TTL)
+    if markers:
+        cache.set_many(markers, MARKER_TTL)
 
 
 def impressions_claim(*, session_key: str, user_id: int) -> None:
@@ -248,14 +250,14 @@ def impressions_claim(*, session_key: str, user_id: int) -> None:
     written as the user's. Call it before moving the stored rows."""
     impressions_flush()
     if session_key:
-        cache_set_many({_claim_key(session_key): int(user_id)}, MARKER_TTL)
+        cache.set(_claim_key(session_key), int(user_id), MARKER_TTL)
 
 
 def _apply_markers(pages: list[ImpressionPage]) -> list[ImpressionPage]:
     actors = {page.actor for page in pages}
     sessions = {page.session_key for page in pages if page.user_id is None and page.session_key}
     keys = [_forget_key(actor) for actor in actors] + [_claim_key(session) for session in sessions]
-    markers = cache_get_many(keys) if keys else {}
+    markers = cache.get_many(keys) if keys else {}
     if not markers:
         return pages
     kept: list[ImpressionPage] = []

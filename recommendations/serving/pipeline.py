@@ -1,8 +1,10 @@
-"""The two-stage serving pipeline: candidates -> ranking -> rules and re-ranking -> explanations -> log.
+"""The feed: read what the request needs, decide the page (:mod:`~recommendations.serving.decide`), log it.
 
-:func:`feed_recommendations_get` serves one page of a feed; :func:`similar_items_get` the "similar items" of
-an item. Both answer without a model (popularity-based, ``degraded``), without an index (the model scores
-exactly) and without a cache backend (everything is recomputed).
+:func:`feed_recommendations_get` serves one page of a feed: stage 1 (candidates) is read from the cache or
+built, stages 2-4 (ranking, rules and re-ranking, explanations) are the pure :func:`page_decide`, and the
+page's impressions and the feed session's served items are written after it. It answers without a model
+(popularity-based, ``degraded``), without an index (the model scores exactly) and without a cache (everything
+is recomputed).
 
 Per-actor candidate lists are cached under a key made of the actor, the model version, the settings
 version, the actor's state token (replaced by every new event) and the revision of their preferences, so a
@@ -16,8 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.core.cache import cache
 
-from catalog.models import Item
 from catalog.services import CATALOG_REVISION_CACHE_KEY
 from recommendations.events.ingest import DEVICES, Actor
 from recommendations.models import RecommenderSettings
@@ -27,18 +29,10 @@ from recommendations.serving.actors import (
     actor_name,
     preference_snapshot_get,
 )
-from recommendations.serving.cache import (
-    CANDIDATES_TTL,
-    KEY_PREFIX,
-    actor_state_token,
-    actor_token_key,
-    cache_get,
-    cache_get_many,
-    cache_set,
-)
-from recommendations.serving.candidates import SOURCES, CandidateTable, candidates_build
-from recommendations.serving.cards import ItemCard, catalog_revision_get, item_cards_get
-from recommendations.serving.explanations import Reason, reason_for, reason_render
+from recommendations.serving.cache import CANDIDATES_TTL, KEY_PREFIX, actor_state_token, actor_token_key
+from recommendations.serving.candidates import CandidateTable, candidates_build
+from recommendations.serving.cards import catalog_revision_get, item_cards_get
+from recommendations.serving.decide import PageDecision, RecommendedItem, page_decide, page_items
 from recommendations.serving.feed_sessions import (
     FeedPosition,
     cursor_decode,
@@ -49,14 +43,7 @@ from recommendations.serving.feed_sessions import (
 )
 from recommendations.serving.impressions import ImpressionRow, impressions_log
 from recommendations.serving.model import active_serving_model, item_embeddings
-from recommendations.serving.ranking import (
-    RANKER_CACHE_KEY,
-    features_compute,
-    fusion_scores,
-    ranker_from_payload,
-    ranker_get,
-)
-from recommendations.serving.rerank import allowed_mask, page_plan
+from recommendations.serving.ranking import RANKER_CACHE_KEY, LearnedRanker, ranker_from_payload, ranker_get
 from recommendations.serving.tables import (
     context_affinity_get,
     daypart_of_hour,
@@ -69,9 +56,6 @@ from recommendations.tuning import SETTINGS_CACHE_KEY, recommender_settings_get
 logger = logging.getLogger(__name__)
 
 MAX_N = 100
-SPARE = 4  # extra picks in case an item went out of stock since the candidates were built
-SIMILAR_CANDIDATES = 100
-SIMILAR_TTL = 600
 
 
 @dataclass(frozen=True)
@@ -112,15 +96,6 @@ def request_context_parse(raw: str | None) -> RequestContext:
             raise ValueError("Context hour must be an integer from 0 to 23.")
         hour = int(values["hour"])
     return RequestContext(device=device, hour=hour)
-
-
-@dataclass
-class RecommendedItem:
-    item: ItemCard
-    position: int
-    score: float
-    source: str
-    explanation: dict
 
 
 @dataclass
@@ -199,7 +174,7 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
         keys["prefs"] = preferences_cache_key(user_id=actor.user_id)
     if page > 0:
         keys["served"] = feed_served_key(feed_id)
-    found = cache_get_many(keys.values())
+    found = cache.get_many(list(keys.values()))
     state = _RequestState(**{name: found.get(key) for name, key in keys.items()})
     if not isinstance(state.settings, RecommenderSettings):
         state.settings = None
@@ -210,12 +185,40 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
     return state
 
 
-def _relevance(*, table: CandidateTable, settings: RecommenderSettings, context: RequestContext, ranker) -> tuple[np.ndarray, np.ndarray, str]:
-    affinity = context_affinity_get(device=context.device, daypart=context.daypart, settings=settings)
-    features = features_compute(table=table, context_affinity=affinity)
-    if ranker is not None:
-        return features, ranker.score(features), "learned"
-    return features, fusion_scores(features=features, settings=settings), "fusion"
+def _actor_candidates_get(
+    *, actor: Actor, state: _RequestState, prefs: PreferenceSnapshot, settings: RecommenderSettings, serving, token: str
+) -> tuple[CandidateTable, bool]:
+    """The actor's candidate table and whether it came from the cache (a table built here is cached)."""
+    signature = _candidates_signature(serving=serving, settings=settings, token=token, prefs=prefs)
+    cached = state.candidates
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == signature and isinstance(cached[1], CandidateTable):
+        return cached[1], True
+    table = actor_candidates_build(actor=actor, prefs=prefs, settings=settings, serving=serving, token=token)
+    cache.set(_candidates_key(actor), (signature, table), CANDIDATES_TTL)
+    return table, False
+
+
+def page_items_get(*, decision: PageDecision, catalog_revision: str | None = None) -> list[RecommendedItem]:
+    """The decided page with its item cards (read under ``catalog_revision``; None: from the database)."""
+    return page_items(decision=decision, cards=item_cards_get(decision.card_ids, catalog_revision=catalog_revision))
+
+
+def _impression_rows(
+    *, decision: PageDecision, items: list[RecommendedItem], position: FeedPosition, context: RequestContext
+) -> list[ImpressionRow]:
+    picks = {pick.item_id: pick for pick in decision.picks}
+    context_dict = context.as_dict()
+    rows = []
+    for entry in items:
+        pick = picks[entry.item.pk]
+        impression_context = {"feed": position.feed_id, "page": position.page, "f": pick.features}
+        if context_dict:
+            impression_context["ctx"] = context_dict
+        rows.append(
+            ImpressionRow(item_id=entry.item.pk, position=entry.position, source=pick.source, score=pick.score,
+                          reason=pick.reason.type, context=impression_context)
+        )
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------- feed
@@ -228,20 +231,19 @@ def feed_recommendations_get(
     session=None,
     settings: RecommenderSettings | None = None,
     prefs: PreferenceSnapshot | None = None,
-    preview: bool = False,
     surface: str = "feed",
 ) -> RecommendationPage:
     """One page of the actor's feed. Later pages (``cursor``) never repeat an item of the same feed session.
 
-    ``preview`` (the admin's before/after view, with unsaved ``settings``): no cache, no impressions, no
-    feed-session state. Raises ``CursorError`` for a bad cursor.
+    Logs the page's impressions and remembers its items in the feed session. Raises ``CursorError`` for a
+    bad cursor.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
     n = max(1, min(int(n), MAX_N))
     context = context or RequestContext()
     position = cursor_decode(actor=actor, cursor=cursor)
-    state = _RequestState() if preview else _request_state(actor=actor, page=position.page, feed_id=position.feed_id)
+    state = _request_state(actor=actor, page=position.page, feed_id=position.feed_id)
     settings = settings or state.settings or serving_settings_get()
     prefs = prefs or state.prefs or preference_snapshot_get(actor=actor, session=session)
     token = state.token or actor_state_token(actor_name(actor))
@@ -249,168 +251,83 @@ def feed_recommendations_get(
     timings["setup"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    signature = _candidates_signature(serving=serving, settings=settings, token=token, prefs=prefs)
-    cached = (
-        isinstance(state.candidates, tuple) and len(state.candidates) == 2 and state.candidates[0] == signature
-        and isinstance(state.candidates[1], CandidateTable)
-    )
-    if cached:
-        table = state.candidates[1]
-    else:
-        table = actor_candidates_build(actor=actor, prefs=prefs, settings=settings, serving=serving, token=token)
-        if not preview:
-            cache_set(_candidates_key(actor), (signature, table), CANDIDATES_TTL)
+    table, cached = _actor_candidates_get(actor=actor, state=state, prefs=prefs, settings=settings, serving=serving, token=token)
     timings["candidates"] = time.perf_counter() - mark
     timings["candidates_cached"] = float(cached)
 
     mark = time.perf_counter()
-    if preview:
-        served: frozenset[int] = frozenset()
-    elif position.page > 0 and state.served is not None:
+    if position.page > 0 and state.served is not None:
         served = frozenset(state.served)
     else:
         served = feed_served_get(actor=actor, position=position)
-    ranker = ranker_from_payload(state.ranker) if state.ranker is not None else ranker_get()
-    features, relevance, ranker_kind = _relevance(table=table, settings=settings, context=context, ranker=ranker)
-    plan = page_plan(
-        table=table, relevance=relevance, prefs=prefs, settings=settings, served=served, n=n + SPARE,
-        embeddings=item_embeddings(serving),
+    decision = page_decide(
+        candidates=table, settings=settings, prefs=prefs,
+        context_affinity=context_affinity_get(device=context.device, daypart=context.daypart, settings=settings),
+        ranker=ranker_from_payload(state.ranker) if state.ranker is not None else ranker_get(),
+        served=served, n=n, embeddings=item_embeddings(serving),
     )
     timings["rank"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    picked_ids = table.item_ids[plan.rows].tolist()
-    evidence_ids = set(table.evidence_items[plan.rows, plan.sources].tolist()) - {-1}
-    cards = item_cards_get(set(picked_ids) | evidence_ids, catalog_revision=None if preview else catalog_revision_get(known=state.catalog))
-    titles = {pk: card.title for pk, card in cards.items()}
-    rounded = np.round(features[plan.rows].astype(np.float64), 4).tolist()
-    results: list[RecommendedItem] = []
-    impression_rows: list[ImpressionRow] = []
-    context_dict = context.as_dict()
-    for k, (row, source, score) in enumerate(zip(plan.rows.tolist(), plan.sources.tolist(), plan.relevance.tolist(), strict=True)):
-        card = cards.get(picked_ids[k])
-        if card is None or not card.is_available:
-            continue
-        reason: Reason = reason_for(table=table, row=row, source=source)
-        explanation = reason_render(
-            reason, titles=titles, category_names={card.category.id: card.category.name}, interaction_types=table.interaction_types
-        )
-        results.append(RecommendedItem(item=card, position=len(results), score=round(score, 6), source=SOURCES[source], explanation=explanation))
-        impression_context = {"feed": position.feed_id, "page": position.page, "f": rounded[k]}
-        if context_dict:
-            impression_context["ctx"] = context_dict
-        impression_rows.append(
-            ImpressionRow(item_id=card.pk, position=len(results) - 1, source=SOURCES[source], score=score, reason=reason.type,
-                          context=impression_context)
-        )
-        if len(results) >= n:
-            break
+    items = page_items_get(decision=decision, catalog_revision=catalog_revision_get(known=state.catalog))
     timings["hydrate"] = time.perf_counter() - mark
 
-    request_id = str(uuid.uuid4())
     page = RecommendationPage(
-        request_id=request_id,
-        items=results,
+        request_id=str(uuid.uuid4()),
+        items=items,
         model_version=serving.version_id if serving is not None else None,
         settings_version=settings.version,
-        ranker=ranker_kind,
+        ranker=decision.ranker,
         degraded=serving is None,
         feed_id=position.feed_id,
         page=position.page,
         timings=timings,
     )
-    if not preview:
-        mark = time.perf_counter()
-        feed_served_add(position=position, previous=served, item_ids=[r.item.pk for r in results])
-        impressions_log(
-            request_id=request_id, actor=actor, rows=impression_rows, surface=surface,
-            model_version_id=page.model_version, settings_version=settings.version,
-        )
-        page.next_cursor = cursor_encode(actor=actor, position=FeedPosition(position.feed_id, position.page + 1))
-        timings["log"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    feed_served_add(position=position, previous=served, item_ids=[entry.item.pk for entry in items])
+    impressions_log(
+        request_id=page.request_id, actor=actor, rows=_impression_rows(decision=decision, items=items, position=position, context=context),
+        surface=surface, model_version_id=page.model_version, settings_version=settings.version,
+    )
+    page.next_cursor = cursor_encode(actor=actor, position=FeedPosition(position.feed_id, position.page + 1))
+    timings["log"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     return page
 
 
-# ---------------------------------------------------------------------------------------------- similar
-@dataclass
-class SimilarPage:
-    request_id: str
-    item: Item
-    items: list[RecommendedItem]
-    model_version: int | None
-    degraded: bool
+# ------------------------------------------------------------------------------------- admin preview
+@dataclass(frozen=True)
+class FeedInputs:
+    """What deciding an actor's page reads, for given settings (the arguments of :func:`page_decide`)."""
+
+    candidates: CandidateTable
+    prefs: PreferenceSnapshot
+    ranker: LearnedRanker | None
+    embeddings: np.ndarray | None
 
 
-def _similar_candidates(*, item: Item, serving, settings: RecommenderSettings) -> list[tuple[int, float, str]]:
-    """(item id, score, explanation type) for ``item``: the model's neighbours, or content similarity."""
-    version = serving.version_id if serving is not None else 0
-    key = f"{KEY_PREFIX}:similar:m{version}:{item.pk}"
-    cached = cache_get(key)
-    if cached is not None:
-        return cached
-    result: list[tuple[int, float, str]] = []
-    if serving is not None and item.pk in serving.model.item_map_:
-        ids, scores = serving.model.similar_items([item.pk], SIMILAR_CANDIDATES)
-        result = [(int(i), float(s), "similar_item") for i, s in zip(ids[0], scores[0], strict=True) if i >= 0 and np.isfinite(s)]
-    if not result:
-        # Content similarity: the category's popular items and new arrivals, scored by shared tags + popularity.
-        table = popularity_table_get(settings=settings)
-        pool = new_arrivals_get(settings=settings)
-        ids = table.item_ids[table.category_top.get(item.category_id, np.zeros(0, dtype=np.int64))].tolist()
-        ids += pool.item_ids[pool.category_ids == item.category_id].tolist()
-        ids += list(Item.objects.filter(category_id=item.category_id, is_active=True, in_stock=True).exclude(pk__in=ids)
-                    .order_by("-created_at").values_list("pk", flat=True)[:SIMILAR_CANDIDATES])
-        tags = set(item.tags or []) if isinstance(item.tags, list) else set()
-        other_tags = dict(Item.objects.filter(pk__in=ids).values_list("pk", "tags"))
-        popularity = table.normalized(np.asarray(ids, dtype=np.int64)) if ids else np.zeros(0)
-        for pk, pop in zip(ids, popularity, strict=True):
-            if pk == item.pk:
-                continue
-            theirs = set(other_tags.get(pk) or []) if isinstance(other_tags.get(pk), list) else set()
-            jaccard = len(tags & theirs) / len(tags | theirs) if tags | theirs else 0.0
-            result.append((int(pk), 0.6 * jaccard + 0.4 * float(pop), "similar_content"))
-        result = sorted(dict((r[0], r) for r in result).values(), key=lambda r: (-r[1], r[0]))[:SIMILAR_CANDIDATES]
-    cache_set(key, result, SIMILAR_TTL)
-    return result
-
-
-def similar_items_get(*, item: Item, actor: Actor | None, n: int = 10, session=None, log: bool = True) -> SimilarPage:
-    """Items similar to ``item`` that are available and allowed by the actor's controls."""
-    n = max(1, min(int(n), MAX_N))
-    settings = serving_settings_get()
+def feed_inputs_get(*, actor: Actor, settings: RecommenderSettings, session=None) -> FeedInputs:
+    """The inputs of the actor's first feed page under ``settings`` (unsaved ones too): candidates built for
+    them and not cached. Logs nothing and starts no feed session: the admin's before/after preview."""
+    prefs = preference_snapshot_get(actor=actor, session=session)
+    token = actor_state_token(actor_name(actor))
     serving = active_serving_model()
-    prefs = preference_snapshot_get(actor=actor, session=session) if actor is not None else PreferenceSnapshot()
-    candidates = _similar_candidates(item=item, serving=serving, settings=settings)
-    blocked_categories = set(prefs.excluded_categories) | {c for c, w in prefs.category_weights.items() if w <= 0}
-    ids = [pk for pk, _, _ in candidates if pk not in prefs.hidden_items]
-    items = item_cards_get(set(ids[: (n + SPARE) * 3]), catalog_revision=catalog_revision_get())
-    results: list[RecommendedItem] = []
-    rows: list[ImpressionRow] = []
-    for pk, score, kind in candidates:
-        candidate = items.get(pk)
-        if candidate is None or not candidate.is_available or candidate.category_id in blocked_categories or pk in prefs.hidden_items:
-            continue
-        explanation = reason_render(Reason(kind, item=item.pk), titles={item.pk: item.title}, category_names={}, interaction_types={})
-        results.append(RecommendedItem(item=candidate, position=len(results), score=round(score, 6), source=kind, explanation=explanation))
-        rows.append(ImpressionRow(item_id=pk, position=len(results) - 1, source=kind, score=score, reason=kind, context={"anchor": item.pk}))
-        if len(results) >= n:
-            break
-    request_id = str(uuid.uuid4())
-    if log and actor is not None:
-        impressions_log(request_id=request_id, actor=actor, rows=rows, surface="similar",
-                        model_version_id=serving.version_id if serving else None, settings_version=settings.version)
-    return SimilarPage(request_id=request_id, item=item, items=results,
-                       model_version=serving.version_id if serving else None, degraded=serving is None)
+    return FeedInputs(
+        candidates=actor_candidates_build(actor=actor, prefs=prefs, settings=settings, serving=serving, token=token),
+        prefs=prefs,
+        ranker=ranker_get(),
+        embeddings=item_embeddings(serving),
+    )
 
 
 __all__ = [
-    "RequestContext",
+    "FeedInputs",
     "RecommendationPage",
     "RecommendedItem",
-    "SimilarPage",
-    "allowed_mask",
+    "RequestContext",
+    "feed_inputs_get",
     "feed_recommendations_get",
+    "page_items_get",
     "request_context_parse",
-    "similar_items_get",
+    "serving_settings_get",
 ]

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from recommendations.models import Event, EventType, Impression, RecommenderSettings
-from recommendations.serving.cache import cache_delete, cache_get, cache_set
 from recommendations.serving.candidates import SOURCES, CandidateTable
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _ranker_path() -> Path:
 
 def ranker_get() -> LearnedRanker | None:
     """The learned ranker if one was trained for the current feature set (cached; the file is the reference)."""
-    cached = cache_get(RANKER_CACHE_KEY)
+    cached = cache.get(RANKER_CACHE_KEY)
     if cached is None:
         cached = {}
         path = _ranker_path()
@@ -96,7 +96,7 @@ def ranker_get() -> LearnedRanker | None:
                 cached = json.loads(path.read_text())
             except (OSError, ValueError) as exc:
                 logger.error("Unreadable ranker %s: %s", path, exc)
-        cache_set(RANKER_CACHE_KEY, cached, RANKER_CACHE_SECONDS)
+        cache.set(RANKER_CACHE_KEY, cached, RANKER_CACHE_SECONDS)
     return ranker_from_payload(cached)
 
 
@@ -109,7 +109,7 @@ def ranker_from_payload(payload: dict) -> LearnedRanker | None:
 
 def ranker_delete() -> None:
     _ranker_path().unlink(missing_ok=True)
-    cache_delete(RANKER_CACHE_KEY)
+    cache.delete(RANKER_CACHE_KEY)
 
 
 @dataclass(frozen=True)
@@ -183,6 +183,6 @@ def ranker_train(
         json.dump(payload, handle, indent=2)
         temp = Path(handle.name)
     os.replace(temp, path)
-    cache_set(RANKER_CACHE_KEY, payload, RANKER_CACHE_SECONDS)
+    cache.set(RANKER_CACHE_KEY, payload, RANKER_CACHE_SECONDS)
     return RankerTrainResult(True, n, positives, f"Trained on {n} impressions ({positives} engaged), held-out AUC "
                              + (f"{auc:.3f}." if auc is not None else "not measurable (one class in the holdout)."), ranker)

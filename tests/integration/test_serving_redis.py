@@ -1,11 +1,11 @@
 """Serving against the real Redis cache and PostgreSQL: keys, invalidation by events and preferences, Redis down."""
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
 from rest_framework.test import APIClient
 
 from recommendations.models import Impression
-from recommendations.serving.cache import KEY_PREFIX, actor_token_key
+from recommendations.serving import KEY_PREFIX, actor_token_key
+from tests.cache_support import redis_down
 from tests.recommendations.serving_support import install_model, serving_model_fit, world_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -55,15 +55,7 @@ def test_candidates_live_in_redis_and_events_and_preferences_invalidate_them(mon
 def test_redis_down_still_serves(monkeypatch, settings):
     world = world_create()
     install_model(monkeypatch, serving_model_fit(world))
-    dead = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True,
-                        "SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
-    }
-    with override_settings(CACHES=dead):
+    with redis_down():
         client = APIClient()
         client.force_authenticate(world.user_of_group(1))
         first = client.get(URL, {"n": 10})
@@ -78,7 +70,7 @@ def test_impressions_are_written_in_their_own_asynchronously_committed_transacti
     from django.db import connection
 
     from recommendations.events.ingest import Actor
-    from recommendations.serving.impressions import ImpressionRow, impressions_log
+    from recommendations.serving import ImpressionRow, impressions_log
     from tests.factories import ItemFactory
 
     items = ItemFactory.create_batch(3)

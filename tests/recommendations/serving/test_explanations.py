@@ -9,10 +9,9 @@ from django.utils import timezone
 from catalog.models import Item
 from recommendations.events.ingest import Actor
 from recommendations.models import Event
-from recommendations.serving import feed_recommendations_get
-from recommendations.serving.actors import actor_history_get
-from recommendations.serving.cache import actor_state_touch
-from recommendations.serving.candidates import SOURCE_INDEX, _score_item_lists, source_foldin
+from recommendations.serving import actor_history_get, actor_state_touch, feed_recommendations_get
+from recommendations.serving.candidates import SOURCE_INDEX
+from recommendations.serving.sources import _score_item_lists, source_foldin
 from recommendations.tuning import recommender_settings_get, recommender_settings_update
 from tests.factories import UserFactory
 from tests.recommendations.serving_support import event_add, page_ids

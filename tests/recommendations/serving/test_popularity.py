@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from recommendations.serving.popularity import popular_items, popularity_scores
+from recommendations.serving import popular_items, popularity_scores
 from recommendations.tuning import recommender_settings_update
 from tests.factories import EventFactory, ItemFactory, UserFactory
 

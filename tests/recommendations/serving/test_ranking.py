@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from recommendations.events.ingest import Actor
 from recommendations.models import Event, Impression
-from recommendations.serving import feed_recommendations_get, ranker_train
-from recommendations.serving.ranking import FEATURES, ranker_delete, ranker_get
+from recommendations.serving import FEATURES, feed_recommendations_get, ranker_delete, ranker_get, ranker_train
 from tests.factories import CategoryFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +67,7 @@ def test_a_trained_ranker_learns_the_planted_signal_and_serves():
 
 
 def test_the_training_labels_need_the_click_after_the_impression_by_the_same_actor():
-    from recommendations.serving.ranking import ranker_training_data
+    from recommendations.serving import ranker_training_data
 
     user, other = UserFactory(), UserFactory()
     item = ItemFactory()

@@ -4,8 +4,7 @@ from collections import Counter
 import pytest
 
 from recommendations.events.ingest import Actor
-from recommendations.serving import feed_recommendations_get
-from recommendations.serving.actors import SESSION_PREFERENCES_KEY
+from recommendations.serving import SESSION_PREFERENCES_KEY, feed_recommendations_get
 from tests.factories import UserFactory
 from tests.recommendations.serving_support import (
     event_add,

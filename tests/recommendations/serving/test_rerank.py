@@ -7,8 +7,7 @@ from django.core.cache import cache
 from catalog.models import Item
 from recommendations.events.ingest import Actor
 from recommendations.models import Event, Impression
-from recommendations.serving import feed_recommendations_get
-from recommendations.serving.explanations import EXPLANATION_TYPES
+from recommendations.serving import EXPLANATION_TYPES, feed_recommendations_get
 from recommendations.tuning import recommender_settings_update
 from tests.factories import UserFactory
 from tests.recommendations.serving_support import event_add, page_categories, page_ids
