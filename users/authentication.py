@@ -5,7 +5,7 @@ fields, except the password, are cached for ``VITRINE_AUTH_CACHE_SECONDS`` (0: n
 a hash of the token, and rebuilt into a real ``User`` whose password is a deferred field (loaded only if read).
 
 Only successes are cached: an unknown token or an inactive user always goes to the database and fails there.
-Saving or deleting a user or a token drops its entries (``users.signals``), so a password change, a
+Saving or deleting a user or a token drops its entries (``users.receivers``), so a password change, a
 deactivation, a new token or a deleted account counts from the next request. Writes that send no signals
 (``QuerySet.update``, raw SQL), and the rare request that reads the old row just before a write commits and
 caches it just after, are bounded by the TTL.
@@ -13,17 +13,20 @@ caches it just after, are bounded by the TTL.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import models, router
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from common.services import cache_invalidate_around_commit
-from recommendations.serving.cache import cache_delete, cache_get, cache_set
+
+logger = logging.getLogger(__name__)
 
 # Bump when the cached entry changes shape.
 KEY_PREFIX = "auth:token:v1"
@@ -41,8 +44,8 @@ def auth_cache_forget(*, user_id: int | None = None, token_keys: Iterable[str] =
         keys += [auth_cache_key(key) for key in Token.objects.filter(user_id=user_id).values_list("key", flat=True)]
 
     def forget() -> None:
-        for key in keys:
-            cache_delete(key)
+        if keys:
+            cache.delete_many(keys)
 
     cache_invalidate_around_commit(forget)
 
@@ -60,7 +63,11 @@ class CachedTokenAuthentication(TokenAuthentication):
         if ttl <= 0:
             return super().authenticate_credentials(key)
         cache_key = auth_cache_key(key)
-        entry = cache_get(cache_key)
+        try:
+            entry = cache.get(cache_key)
+        except Exception as exc:  # production's django-redis reads an outage as a miss; other backends raise
+            logger.warning("auth cache unavailable, reading the database: %s", exc)
+            return super().authenticate_credentials(key)
         if entry is not None:
             user = _instance(get_user_model(), entry["user"])
             token = _instance(Token, {"key": key, "user_id": user.pk, "created": entry["created"]})
@@ -69,5 +76,5 @@ class CachedTokenAuthentication(TokenAuthentication):
         # Raises AuthenticationFailed for an unknown token or an inactive user: neither is ever cached.
         user, token = super().authenticate_credentials(key)
         fields = {f.attname: getattr(user, f.attname) for f in user._meta.concrete_fields if f.name != "password"}
-        cache_set(cache_key, {"user": fields, "created": token.created}, ttl)
+        cache.set(cache_key, {"user": fields, "created": token.created}, ttl)
         return user, token
