@@ -1,13 +1,16 @@
-"""Catalog pages through Django's test client: category index and search (status codes, content, pagination).
+"""Catalog pages through Django's test client: category index and search (status codes, content, relevance, pagination).
 
 The pages with recommendations (home, category, item) are tested in tests/recommendations/shop/test_pages.py.
 """
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.urls import reverse
 
+from catalog.selectors import item_list
 from tests.catalog.support import category_tree, listing_ids
-from tests.factories import ItemFactory
+from tests.factories import CategoryFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +75,27 @@ class TestSearch:
     def test_query_is_escaped(self, client, db):
         html = client.get(reverse("search"), {"q": "<script>x</script>"}).content.decode()
         assert "<script>x</script>" not in html and "&lt;script&gt;" in html
+
+
+class TestSearchRelevance:
+    def test_relevance_puts_title_matches_first_and_filters_apply(self, client, db):
+        books = CategoryFactory(name="Books", slug="books")
+        in_title = ItemFactory(title="Garden atlas", description="Maps.", category=books, price=Decimal("30"))
+        in_text = ItemFactory(title="Travel diary", description="Notes from a garden tour.", category=books, price=Decimal("10"))
+        ItemFactory(title="Cookbook", description="Recipes.", category=books)
+        response = client.get(reverse("search"), {"q": "garden"})
+        assert [item.pk for item in response.context["page"]] == [in_title.pk, in_text.pk]
+        assert response.context["sort"] == "relevance" and '<option value="relevance"' in response.content.decode()
+        response = client.get(reverse("search"), {"q": "garden", "sort": "price"})
+        assert [item.pk for item in response.context["page"]] == [in_text.pk, in_title.pk]
+        response = client.get(reverse("search"), {"q": "garden", "max_price": "20"})
+        assert [item.pk for item in response.context["page"]] == [in_text.pk]
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL full-text search (CI's PostgreSQL pass)")
+    def test_postgresql_full_text_stems_words_and_ranks_by_title(self, db):
+        books = CategoryFactory(name="Books", slug="books")
+        strong = ItemFactory(title="Running shoes", description="Light.", category=books)
+        weak = ItemFactory(title="Trail guide", description="For runners who love running trails.", category=books)
+        ItemFactory(title="Cookbook", description="Recipes.", category=books)
+        assert list(item_list(query="run", ordering="relevance")) == [strong, weak]  # "run" matches "running" (stemming)
+        assert list(item_list(query="running -shoes", ordering="relevance")) == [weak]
