@@ -6,4 +6,4 @@ class UsersConfig(AppConfig):
     name = "users"
 
     def ready(self) -> None:
-        from users import signals  # noqa: F401 - connects the auth cache invalidation receivers
+        from users import receivers  # noqa: F401 - connects the auth cache invalidation receivers

@@ -5,7 +5,7 @@ fields, except the password, are cached for ``VITRINE_AUTH_CACHE_SECONDS`` (0: n
 a hash of the token, and rebuilt into a real ``User`` whose password is a deferred field (loaded only if read).
 
 Only successes are cached: an unknown token or an inactive user always goes to the database and fails there.
-Saving or deleting a user or a token drops its entries (``users.signals``), so a password change, a
+Saving or deleting a user or a token drops its entries (``users.receivers``), so a password change, a
 deactivation, a new token or a deleted account counts from the next request. Writes that send no signals
 (``QuerySet.update``, raw SQL), and the rare request that reads the old row just before a write commits and
 caches it just after, are bounded by the TTL.
@@ -41,8 +41,8 @@ def auth_cache_forget(*, user_id: int | None = None, token_keys: Iterable[str] =
         keys += [auth_cache_key(key) for key in Token.objects.filter(user_id=user_id).values_list("key", flat=True)]
 
     def forget() -> None:
-        for key in keys:
-            cache.delete(key)
+        if keys:
+            cache.delete_many(keys)
 
     cache_invalidate_around_commit(forget)
 

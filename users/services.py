@@ -1,4 +1,4 @@
-"""Write-side logic for users and their recommendation preferences."""
+"""Write-side logic for users, their recommendation preferences and their account data (export, deletion)."""
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -7,6 +7,7 @@ from django.db import transaction
 
 from common.services import model_update
 from users.models import Preferences, User
+from users.signals import session_history_claimed, user_data_requested, user_erasing
 
 PREFERENCE_FIELDS = [
     "excluded_categories",
@@ -98,25 +99,14 @@ def preferences_controls_update(
     )
 
 
-def _serving_state_touch(*, user_id: int) -> None:
-    """The user's next recommendations are rebuilt (their history changed)."""
-    from recommendations.serving.cache import actor_state_touch
-
-    actor_state_touch(user_ids={user_id})
-
-
 def user_data_export(*, user: User) -> dict[str, Any]:
-    """Everything Vitrine stores about ``user``, as JSON-ready data (profile, preferences, events, impressions)."""
-    from recommendations.models import Event, Impression
+    """Everything Vitrine stores about ``user``, as JSON-ready data.
 
+    Profile and preferences come from here; other apps add their sections (events, impressions) as receivers of
+    ``users.signals.user_data_requested``.
+    """
     preferences = preferences_get_or_create(user=user)
-    events = Event.objects.filter(user=user).order_by("timestamp", "id").values(
-        "id", "client_event_id", "item_id", "item__title", "event_type", "value", "context", "timestamp"
-    )
-    impressions = Impression.objects.filter(user=user).order_by("created_at", "id").values(
-        "request_id", "item_id", "position", "source", "reason", "surface", "created_at"
-    )
-    return {
+    data: dict[str, Any] = {
         "format": "vitrine-user-data/1",
         "user": {
             "id": user.pk,
@@ -134,80 +124,31 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "hidden_items": sorted(preferences.hidden_items.values_list("pk", flat=True)),
             "updated_at": preferences.updated_at.isoformat(),
         },
-        "events": [
-            {
-                "id": row["id"],
-                "client_event_id": row["client_event_id"],
-                "item": row["item_id"],
-                "item_title": row["item__title"],
-                "event_type": row["event_type"],
-                "value": row["value"],
-                "context": row["context"],
-                "timestamp": row["timestamp"].isoformat(),
-            }
-            for row in events.iterator(chunk_size=2000)
-        ],
-        "impressions": [
-            {**row, "created_at": row["created_at"].isoformat()} for row in impressions.iterator(chunk_size=2000)
-        ],
     }
-
-
-def user_event_delete(*, user: User, event_id: int) -> bool:
-    """Delete one of the user's own events (never anyone else's). Returns whether something was deleted."""
-    from recommendations.models import Event
-
-    deleted, _ = Event.objects.filter(pk=event_id, user=user).delete()
-    if deleted:
-        _serving_state_touch(user_id=user.pk)
-    return bool(deleted)
-
-
-def user_history_reset(*, user: User) -> int:
-    """Forget the user's interaction history (events and impressions); preferences stay. Returns events deleted."""
-    from recommendations.models import Event, Impression
-    from recommendations.serving.impressions import impressions_forget
-
-    impressions_forget(user_ids={user.pk})
-    with transaction.atomic():
-        deleted, _ = Event.objects.filter(user=user).delete()
-        Impression.objects.filter(user=user).delete()
-    _serving_state_touch(user_id=user.pk)
-    return deleted
+    for _receiver, sections in user_data_requested.send(sender=User, user=user):
+        data.update(sections or {})
+    return data
 
 
 def user_delete(*, user: User) -> None:
-    """Delete the account with its events, impressions and preferences (nothing about the user is kept)."""
-    from recommendations.models import Event, Impression
-    from recommendations.serving.impressions import impressions_forget
-
+    """Delete the account with its preferences and, through ``users.signals.user_erasing``, everything other apps
+    keep about the user (events, impressions): nothing about the user is kept."""
     user_id = user.pk
-    impressions_forget(user_ids={user_id})
     with transaction.atomic():
-        Event.objects.filter(user_id=user_id).delete()
-        Impression.objects.filter(user_id=user_id).delete()
+        user_erasing.send(sender=User, user=user)
         Preferences.objects.filter(user_id=user_id).delete()
         user.delete()
     cache.delete(preferences_cache_key(user_id=user_id))
-    _serving_state_touch(user_id=user_id)
 
 
 def user_session_history_claim(*, user: User, session_key: str | None) -> int:
-    """Move what an anonymous browser session did (events, impressions) onto ``user`` when they sign in or up.
+    """Move what an anonymous browser session did onto ``user`` when they sign in or up (receivers of
+    ``users.signals.session_history_claimed`` move their rows).
 
     Call it with the session key from *before* login: Django gives the session a new key at login. Returns the
-    number of events moved; the user's next recommendations are rebuilt from them.
+    number of events moved.
     """
-    from recommendations.models import Event, Impression
-    from recommendations.serving.cache import actor_state_touch
-    from recommendations.serving.impressions import impressions_claim
-
     if not session_key:
         return 0
-    impressions_claim(session_key=session_key, user_id=user.pk)
-    with transaction.atomic():
-        moved = Event.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
-        Impression.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
-    if moved:
-        actor_state_touch(user_ids={user.pk}, session_keys={session_key})
-    return moved
+    responses = session_history_claimed.send(sender=User, user=user, session_key=session_key)
+    return sum(moved for _receiver, moved in responses if isinstance(moved, int))

@@ -1,19 +1,16 @@
-"""Receivers that keep the token authentication cache (``users.authentication``) in step with the database."""
-from django.conf import settings
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
-from rest_framework.authtoken.models import Token
+"""Signals users sends about an account, so that apps above it (recommendations) add their part of the user's data
+without users importing them (the sender never imports the listener). Each is sent with ``sender=User``.
+"""
+from django.dispatch import Signal
 
-from users.authentication import auth_cache_forget
+# Export of "My data": each receiver returns a dict of extra top-level JSON sections, merged into the export.
+# Arguments: ``user``.
+user_data_requested = Signal()
 
+# Account deletion, inside its transaction, before the user row is deleted: delete what you keep about the user.
+# Arguments: ``user``.
+user_erasing = Signal()
 
-@receiver(post_save, sender=Token, dispatch_uid="users.auth_cache.token_saved")
-@receiver(post_delete, sender=Token, dispatch_uid="users.auth_cache.token_deleted")
-def _token_changed(sender, instance: Token, **kwargs) -> None:
-    auth_cache_forget(token_keys=[instance.key])
-
-
-# A deleted user needs no receiver: the delete cascades to the token, whose post_delete drops the entry.
-@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="users.auth_cache.user_saved")
-def _user_changed(sender, instance, **kwargs) -> None:
-    auth_cache_forget(user_id=instance.pk)
+# Sign-up or login: move what the anonymous browser session did onto the user. Each receiver returns the number
+# of events it moved. Arguments: ``user``, ``session_key`` (the key from before login; Django rotates it).
+session_history_claimed = Signal()

@@ -1,4 +1,7 @@
-"""Account pages: sign up, log in, log out, my data (history, export, delete). Writes go through ``users.services``."""
+"""Account pages: sign up, log in, log out, data export and account deletion. Writes go through ``users.services``.
+
+The "My data" history pages are about events: ``recommendations.shop.my_data``.
+"""
 import json
 
 from django.contrib import messages
@@ -6,27 +9,14 @@ from django.contrib.auth import REDIRECT_FIELD_NAME, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
 
-from recommendations.events.selectors import event_list
 from users.forms import AccountDeleteForm, LoginForm, SignupForm
-from users.services import (
-    user_create,
-    user_data_export,
-    user_delete,
-    user_event_delete,
-    user_history_reset,
-    user_session_history_claim,
-)
-
-HISTORY_PAGE_SIZE = 50
+from users.services import user_create, user_data_export, user_delete, user_session_history_claim
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -85,43 +75,12 @@ class LogoutView(auth_views.LogoutView):
 
 
 @login_required
-def my_data(request: HttpRequest) -> HttpResponse:
-    """Everything you did that shapes your recommendations, newest first, each deletable."""
-    page = Paginator(event_list(user_id=request.user.pk).select_related("item__category"), HISTORY_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "users/my_data.html", {"page": page, "delete_form": AccountDeleteForm(user=request.user)})
-
-
-@login_required
 def my_data_export(request: HttpRequest) -> HttpResponse:
     data = user_data_export(user=request.user)
     response = HttpResponse(json.dumps(data, cls=DjangoJSONEncoder, indent=2), content_type="application/json")
     stamp = timezone.now().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="vitrine-data-{request.user.username}-{stamp}.json"'
     return response
-
-
-@login_required
-@require_POST
-def my_data_event_delete(request: HttpRequest, event_id: int) -> HttpResponse:
-    if user_event_delete(user=request.user, event_id=event_id):
-        messages.success(request, "Deleted. It no longer shapes your recommendations.")
-    else:
-        messages.error(request, "That event does not exist (it may already be deleted).")
-    page = request.POST.get("page", "")
-    return redirect(reverse("my-data") + (f"?page={page}" if page.isdigit() else ""))
-
-
-@login_required
-def history_reset(request: HttpRequest) -> HttpResponse:
-    """Confirm, then forget the whole interaction history (preferences are kept)."""
-    if request.method == "POST":
-        deleted = user_history_reset(user=request.user)
-        messages.success(request, f"Your history is reset ({deleted} event{'s' if deleted != 1 else ''} deleted). Your feed starts fresh.")
-        return redirect("preferences")
-    count = event_list(user_id=request.user.pk).count()
-    return render(request, "users/history_reset.html", {"count": count})
 
 
 @login_required

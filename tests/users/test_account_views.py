@@ -1,12 +1,17 @@
-"""My data: history with delete per event, JSON export, history reset and account deletion."""
+"""Account data pages: JSON export and account deletion; anonymous history claimed at sign-up and login.
+
+The history pages (list, delete per event, reset) are tested in tests/recommendations/shop/test_my_data.py; all
+four need a login (below).
+"""
 import json
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
-from recommendations.models import Event, EventType, Impression
+from recommendations.models import Event, Impression
 from tests.factories import EventFactory, ItemFactory, UserFactory
+from tests.users.support import history_create, member_login
 from users.models import Preferences, User
 from users.services import preferences_update
 
@@ -16,22 +21,12 @@ PASSWORD = "pass-word-123"
 
 @pytest.fixture
 def member(client):
-    user = UserFactory(username="ada")
-    Preferences.objects.create(user=user)
-    client.force_login(user)
-    return user
+    return member_login(client)
 
 
 @pytest.fixture
 def history(member):
-    items = ItemFactory.create_batch(3)
-    events = [
-        EventFactory(user=member, item=items[0], event_type=EventType.VIEW),
-        EventFactory(user=member, item=items[1], event_type=EventType.LIKE),
-        EventFactory(user=member, item=items[2], event_type=EventType.PURCHASE),
-    ]
-    Impression.objects.create(request_id="r1", user=member, item=items[0], position=0, source="popular")
-    return {"items": items, "events": events}
+    return history_create(member)
 
 
 @pytest.mark.parametrize("name", ["my-data", "my-data-export", "history-reset", "account-delete"])
@@ -40,30 +35,7 @@ def test_pages_need_login(client, db, name):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-class TestMyData:
-    def test_lists_own_events_only_with_delete_buttons(self, client, member, history):
-        other = EventFactory(item=history["items"][0])
-        response = client.get(reverse("my-data"))
-        html = response.content.decode()
-        assert response.status_code == 200
-        for event in history["events"]:
-            assert f'data-event-id="{event.pk}"' in html and reverse("my-data-event-delete", args=[event.pk]) in html
-        assert f'data-event-id="{other.pk}"' not in html
-        assert "3 events" in html and reverse("my-data-export") in html and reverse("account-delete") in html
-
-    def test_delete_one_event(self, client, member, history):
-        target = history["events"][1]
-        response = client.post(reverse("my-data-event-delete", args=[target.pk]), {"page": "1"})
-        assert response.status_code == 302 and response["Location"] == reverse("my-data") + "?page=1"
-        assert not Event.objects.filter(pk=target.pk).exists() and Event.objects.filter(user=member).count() == 2
-
-    def test_cannot_delete_someone_elses_event(self, client, member, history):
-        other = EventFactory(item=history["items"][0])
-        response = client.post(reverse("my-data-event-delete", args=[other.pk]), follow=True)
-        assert "That event does not exist" in response.content.decode()
-        assert Event.objects.filter(pk=other.pk).exists()
-        assert client.get(reverse("my-data-event-delete", args=[other.pk])).status_code == 405
-
+class TestExport:
     def test_export_is_a_json_download_of_everything(self, client, member, history):
         preferences_update(user=member, data={"diversity_level": 0.9, "hidden_items": [history["items"][2]]})
         response = client.get(reverse("my-data-export"))
@@ -77,16 +49,7 @@ class TestMyData:
         assert data["impressions"][0]["request_id"] == "r1"
 
 
-class TestResetAndDelete:
-    def test_reset_history_confirms_then_deletes_events_and_impressions_but_keeps_settings(self, client, member, history):
-        preferences_update(user=member, data={"exploration_level": 0.7})
-        assert "deletes your 3 events" in client.get(reverse("history-reset")).content.decode()
-        response = client.post(reverse("history-reset"))
-        assert response.status_code == 302 and response["Location"] == reverse("preferences")
-        assert not Event.objects.filter(user=member).exists() and not Impression.objects.filter(user=member).exists()
-        assert Preferences.objects.get(user=member).exploration_level == 0.7
-        assert User.objects.filter(pk=member.pk).exists()
-
+class TestDelete:
     def test_delete_account_needs_the_password(self, client, member, history):
         assert 'name="password"' in client.get(reverse("account-delete")).content.decode()
         response = client.post(reverse("account-delete"), {"password": "wrong"})
@@ -108,7 +71,6 @@ class TestResetAndDelete:
 @pytest.mark.django_db
 def test_anonymous_history_follows_the_visitor_into_a_new_account(client):
     from recommendations.models import Event
-    from tests.factories import ItemFactory
 
     item = ItemFactory()
     response = client.post("/api/v1/events/", [{"client_event_id": "anon-1", "item": item.pk, "event_type": "like"}],
@@ -125,7 +87,6 @@ def test_anonymous_history_is_claimed_at_login_and_not_by_anyone_else(client):
     from django.test import Client
 
     from recommendations.models import Event
-    from tests.factories import ItemFactory, UserFactory
 
     item, member = ItemFactory(), UserFactory(username="member")
     client.post("/api/v1/events/", {"client_event_id": "anon-2", "item": item.pk, "event_type": "view"},

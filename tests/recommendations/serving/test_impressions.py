@@ -19,8 +19,9 @@ from recommendations.serving.impressions import (
     impressions_flush,
     impressions_log,
 )
+from recommendations.shop.privacy import user_history_reset
 from tests.factories import ItemFactory, UserFactory
-from users.services import user_delete, user_history_reset, user_session_history_claim
+from users.services import user_delete, user_session_history_claim
 
 
 @pytest.fixture

@@ -1,16 +1,13 @@
 """The recommendation pages through Django's test client: feed on the home page, onboarding, preferences,
-reactions and "not interested", swipe mode, wellbeing, item page sections, search and the staff links."""
+reactions and "not interested", swipe mode, wellbeing, item page sections and the staff links."""
 import datetime as dt
 import json
 import re
-from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.selectors import item_list
 from recommendations.models import Event, EventType, RecommenderSettings
 from recommendations.serving.actors import SESSION_PREFERENCES_KEY
 from recommendations.serving.popularity import items_also_bought
@@ -354,7 +351,7 @@ class TestWellbeing:
         assert re.search(r'id="wellbeing" role="status" aria-labelledby="wellbeing-title" hidden', html)
 
 
-# ---- item page, co-purchases, search ----------------------------------------------------------------------
+# ---- item page, co-purchases ----------------------------------------------------------------------------
 class TestItemPage:
     def test_similar_items_also_bought_and_buy_forms(self, client, member, shop):
         anchor, other, third = shop["items"]["audio"][0], shop["items"]["books"][1], shop["items"]["garden"][2]
@@ -391,27 +388,3 @@ class TestItemPage:
         item.save()
         html = client.get(item.get_absolute_url()).content.decode()
         assert "Add to cart" not in html and "Out of stock: it can't be ordered" in html
-
-
-class TestSearch:
-    def test_relevance_puts_title_matches_first_and_filters_apply(self, client, db):
-        books = CategoryFactory(name="Books", slug="books")
-        in_title = ItemFactory(title="Garden atlas", description="Maps.", category=books, price=Decimal("30"))
-        in_text = ItemFactory(title="Travel diary", description="Notes from a garden tour.", category=books, price=Decimal("10"))
-        ItemFactory(title="Cookbook", description="Recipes.", category=books)
-        response = client.get(reverse("search"), {"q": "garden"})
-        assert [item.pk for item in response.context["page"]] == [in_title.pk, in_text.pk]
-        assert response.context["sort"] == "relevance" and '<option value="relevance"' in response.content.decode()
-        response = client.get(reverse("search"), {"q": "garden", "sort": "price"})
-        assert [item.pk for item in response.context["page"]] == [in_text.pk, in_title.pk]
-        response = client.get(reverse("search"), {"q": "garden", "max_price": "20"})
-        assert [item.pk for item in response.context["page"]] == [in_text.pk]
-
-    @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL full-text search (CI's PostgreSQL pass)")
-    def test_postgresql_full_text_stems_words_and_ranks_by_title(self, db):
-        books = CategoryFactory(name="Books", slug="books")
-        strong = ItemFactory(title="Running shoes", description="Light.", category=books)
-        weak = ItemFactory(title="Trail guide", description="For runners who love running trails.", category=books)
-        ItemFactory(title="Cookbook", description="Recipes.", category=books)
-        assert list(item_list(query="run", ordering="relevance")) == [strong, weak]  # "run" matches "running" (stemming)
-        assert list(item_list(query="running -shoes", ordering="relevance")) == [weak]
