@@ -1,12 +1,12 @@
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
+from common.exceptions import NotFound, ValidationFailed
 from recommendations.events.apis import request_actor
 from recommendations.serving import (
     CursorError,
@@ -101,7 +101,7 @@ class RecommendationListApi(APIView):
 
     @extend_schema(
         parameters=[InputSerializer],
-        responses={200: OutputSerializer, 400: inline_serializer("RecommendationError", {"detail": serializers.CharField()})},
+        responses={200: OutputSerializer},
     )
     def get(self, request: Request) -> Response:
         params = self.InputSerializer(data=request.query_params)
@@ -113,7 +113,7 @@ class RecommendationListApi(APIView):
                 actor=actor, n=data["n"], cursor=data.get("cursor"), context=data.get("context"), session=request.session,
             )
         except CursorError as error:
-            return Response({"detail": str(error), "cursor": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+            raise ValidationFailed(str(error), errors={"cursor": [str(error)]}) from None
         response = Response(
             {
                 "request_id": page.request_id,
@@ -205,6 +205,6 @@ class FeedbackCreateApi(APIView):
                 request_id=data.get("request_id", ""), session=request.session,
             )
         except FeedbackError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+            raise ValidationFailed(str(error)) from None
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 

@@ -70,7 +70,8 @@ def test_bad_parameters_are_400_with_a_clear_message(world, client_of, params, f
     response = client_of(0).get(URL, params)
     assert response.status_code == 400
     body = response.json()
-    assert field in body and str(body[field])
+    assert set(body) == {"detail", "code", "errors"} and body["code"] == "invalid"
+    assert body["errors"][field] and str(body["errors"][field])
 
 
 def test_similar_items(world, client_of):
