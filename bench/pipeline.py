@@ -143,8 +143,12 @@ def run_one(n_events: int, database_url: str) -> dict:
         from django.core.management import call_command
 
         from recommendations.models import ModelVersion
-        from recommendations.training.model_store import serving_model_get, serving_model_reset
-        from recommendations.training.pipeline import model_version_request, model_version_train
+        from recommendations.training import (
+            model_version_request,
+            model_version_train,
+            serving_model_get,
+            serving_model_reset,
+        )
         from recommendations.tuning import recommender_settings_update
 
         call_command("migrate", verbosity=0)

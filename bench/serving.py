@@ -190,8 +190,7 @@ def model_train_and_activate(*, shop: dict) -> dict:
     from ml.index.vector_index import IndexConfig
     from ml.models.registry import model_from_config
     from recommendations.models import DEFAULT_EVENT_TYPE_WEIGHTS, ModelVersion
-    from recommendations.training import model_store
-    from recommendations.training.pipeline import model_version_activate
+    from recommendations.training import model_store, model_version_activate
 
     started = time.perf_counter()
     dataset = Interactions.from_events(

@@ -141,6 +141,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 VITRINE_TRAINING_SOFT_TIME_LIMIT = env.int("VITRINE_TRAINING_SOFT_TIME_LIMIT", default=3300)
 VITRINE_TRAINING_TIME_LIMIT = env.int("VITRINE_TRAINING_TIME_LIMIT", default=3600)
+# Per-task limits, applied when the Celery app configures (tasks never read settings at import).
+CELERY_TASK_ANNOTATIONS = {
+    "recommendations.model_version_train": {
+        "soft_time_limit": VITRINE_TRAINING_SOFT_TIME_LIMIT,
+        "time_limit": VITRINE_TRAINING_TIME_LIMIT,
+    },
+}
 # The per-model training lock expires this many seconds after the last heartbeat of a dead worker.
 VITRINE_TRAINING_LOCK_TTL = env.float("VITRINE_TRAINING_LOCK_TTL", default=120.0)
 CELERY_TIMEZONE = TIME_ZONE

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from recommendations.models import ModelVersion
-from recommendations.training.pipeline import (
+from recommendations.training import (
     PENDING_STATUSES,
     model_version_activate,
     model_versions_progress,

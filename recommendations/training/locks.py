@@ -1,34 +1,32 @@
+# Hand-written only for the embedded default: redis-py's Lock needs Redis and SQLite has no advisory locks.
 """Named locks with an expiry, for long jobs that must never run twice at once (one retrain per model).
 
-A lock is a key in the shared cache holding a random token, set only if absent and expiring after ``ttl``
-seconds, so a worker that dies (``kill -9``) cannot hold it forever. The holder keeps it alive with
-:func:`lock_extend` (``LockHeartbeat`` does that from a background thread) and releases it with its token,
-so it never deletes a lock that expired and was taken by someone else.
+A lock holds a random token and expires after ``ttl`` seconds, so a worker that dies (``kill -9``) cannot
+hold it forever. The holder keeps it alive with :func:`lock_extend` (``LockHeartbeat`` does that from a
+background thread) and releases it with its token, so it never deletes a lock that expired and was taken by
+someone else.
 
-* With Redis (``django_redis``): ``SET NX PX`` and compare-and-extend / compare-and-delete in Lua, atomic
-  across every worker on every machine.
+* With Redis (``django_redis``, production): redis-py's ``Lock`` (``SET NX PX``, token-checked extend and
+  release), atomic across every worker on every machine.
 * Otherwise (embedded default, local-memory cache): ``cache.add`` / ``cache.touch``, atomic inside the one
   process that runs the eager tasks. Across processes (``manage.py train`` next to ``runserver``) the
-  database guards instead: at most one queued/running ModelVersion per model (a partial unique constraint).
+  database guards instead: at most one queued/running ModelVersion per model (a partial unique constraint)
+  and the row's heartbeat (``pipeline``'s claim).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.cache import cache
+from redis.exceptions import LockError
 
 logger = logging.getLogger(__name__)
-
-_EXTEND_SCRIPT = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end
-"""
-_RELEASE_SCRIPT = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
-"""
 
 
 class LockBusy(Exception):
@@ -46,6 +44,7 @@ class LockHandle:
     token: str
     ttl: float
     lost: bool = field(default=False)  # set when an extension found the lock gone (expired and maybe retaken)
+    redis_lock: Any = field(default=None, repr=False, compare=False)  # redis-py's Lock, with Redis
 
 
 def _redis():
@@ -72,9 +71,11 @@ def lock_acquire(*, name: str, ttl: float, owner: str = "") -> LockHandle | None
     token = f"{owner}|{secrets.token_hex(8)}" if owner else secrets.token_hex(8)
     redis = _redis()
     if redis is not None:
-        acquired = redis.set(_key(name), token, nx=True, px=max(1, int(ttl * 1000)))
-    else:
-        acquired = cache.add(f"lock:{name}", token, timeout=ttl)
+        # thread_local=False: the heartbeat thread extends the lock the calling thread took.
+        redis_lock = redis.lock(_key(name), timeout=max(0.001, ttl), thread_local=False)
+        acquired = redis_lock.acquire(blocking=False, token=token)
+        return LockHandle(name=name, token=token, ttl=ttl, redis_lock=redis_lock) if acquired else None
+    acquired = cache.add(f"lock:{name}", token, timeout=ttl)
     return LockHandle(name=name, token=token, ttl=ttl) if acquired else None
 
 
@@ -93,9 +94,11 @@ def lock_owner(*, name: str) -> str | None:
 
 def lock_extend(*, handle: LockHandle) -> bool:
     """Push the expiry ``ttl`` seconds forward if we still hold the lock."""
-    redis = _redis()
-    if redis is not None:
-        ok = bool(redis.eval(_EXTEND_SCRIPT, 1, _key(handle.name), handle.token, max(1, int(handle.ttl * 1000))))
+    if handle.redis_lock is not None:
+        try:
+            ok = bool(handle.redis_lock.extend(max(0.001, handle.ttl), replace_ttl=True))
+        except LockError:  # no longer ours: expired, maybe taken by someone else
+            ok = False
     else:
         ok = cache.get(f"lock:{handle.name}") == handle.token and cache.touch(f"lock:{handle.name}", handle.ttl)
     if not ok:
@@ -105,9 +108,9 @@ def lock_extend(*, handle: LockHandle) -> bool:
 
 def lock_release(*, handle: LockHandle) -> None:
     """Release the lock if we still hold it (never deletes a lock someone else took after ours expired)."""
-    redis = _redis()
-    if redis is not None:
-        redis.eval(_RELEASE_SCRIPT, 1, _key(handle.name), handle.token)
+    if handle.redis_lock is not None:
+        with contextlib.suppress(LockError):  # expired: nothing of ours to release
+            handle.redis_lock.release()
     elif cache.get(f"lock:{handle.name}") == handle.token:
         cache.delete(f"lock:{handle.name}")
 

@@ -10,9 +10,14 @@ from celery.result import AsyncResult
 from django.db import connection
 
 from recommendations.models import ModelVersion
-from recommendations.tasks import model_version_train_task
-from recommendations.training.model_store import serving_model_get, serving_model_reset
-from recommendations.training.pipeline import model_version_request, model_version_train, training_trigger
+from recommendations.training import (
+    model_version_request,
+    model_version_train,
+    model_version_train_task,
+    serving_model_get,
+    serving_model_reset,
+    training_trigger,
+)
 from recommendations.tuning import recommender_settings_update
 from tests.integration.conftest import worker_start, worker_stop
 from tests.recommendations.planted import planted_events_create

@@ -1,7 +1,7 @@
 """``manage.py setup_schedules [--reset]``: create the periodic jobs (nightly retrain, fast updates)."""
 from django.core.management.base import BaseCommand
 
-from recommendations.training.schedules import SCHEDULES, schedules_setup
+from recommendations.training import SCHEDULES, schedules_setup
 
 
 class Command(BaseCommand):

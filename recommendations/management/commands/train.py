@@ -5,8 +5,7 @@ The same pipeline as the Celery task (snapshot, train, evaluate, index, promote)
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations.training.locks import LockBusy
-from recommendations.training.pipeline import model_version_request, model_version_train
+from recommendations.training import LockBusy, model_version_request, model_version_train
 from recommendations.tuning import recommender_settings_get
 
 

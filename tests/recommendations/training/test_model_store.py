@@ -8,9 +8,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from recommendations.models import ModelVersion
-from recommendations.training import model_store
-from recommendations.training.model_store import (
+from recommendations.training import (
     active_version_stamp_set,
+    model_store,
+    model_versions_cleanup,
     serving_model_get,
     serving_model_reset,
     version_artifacts_write,
@@ -156,8 +157,6 @@ def test_a_fresh_process_with_a_broken_active_version_serves_the_previous_one():
 @pytest.mark.django_db
 def test_cleanup_removes_only_old_orphan_directories():
     import os
-
-    from recommendations.training.pipeline import model_versions_cleanup
 
     kept = _version(status=Status.ACTIVE)
     root = model_store.artifact_root()

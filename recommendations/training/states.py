@@ -1,0 +1,29 @@
+"""What the training stages share: the pending states of a version, the heartbeat, the lock name, the
+errors worth a retry."""
+from __future__ import annotations
+
+from django.db import InterfaceError, OperationalError
+
+from recommendations.models import ModelVersion
+
+Status = ModelVersion.Status
+PENDING_STATUSES = (Status.QUEUED, Status.TRAINING, Status.EVALUATING)
+FINISHED_STATUSES = (Status.READY, Status.ACTIVE, Status.RETIRED, Status.FAILED, Status.DELETED)
+
+HEARTBEAT_SECONDS = 2.0
+
+try:  # Redis errors are transient too (the broker/cache restarting); redis is a dependency of django-redis
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+    from redis.exceptions import TimeoutError as _RedisTimeoutError
+
+    _REDIS_ERRORS: tuple[type[BaseException], ...] = (_RedisConnectionError, _RedisTimeoutError)
+except ImportError:  # pragma: no cover
+    _REDIS_ERRORS = ()
+
+#: errors worth a retry with backoff: the run is left pending (not failed) and the lock released
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, *_REDIS_ERRORS)
+
+
+def training_lock_name(model_name: str) -> str:
+    """The name of the lock that lets one process at a time train a version of ``model_name``."""
+    return f"training:{model_name}"
