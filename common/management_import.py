@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.services import IMPORT_FORMATS, import_format_guess
+from common.importing import IMPORT_FORMATS, import_format_guess
 
 
 class ImportCommand(BaseCommand):

@@ -19,14 +19,20 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from catalog.models import Item
-from recommendations.models import Event, EventType
+from common.vocabulary import DEVICES, EVENT_TYPES, EventType
+from recommendations.events.actors import Actor
+from recommendations.events.signals import events_recorded
+from recommendations.models import Event
 
-EVENT_TYPES = frozenset(EventType.values)
+__all__ = [  # DEVICES and EVENT_TYPES stay importable from here until imports move to common.vocabulary
+    "DEVICES", "EVENT_TYPES", "Actor", "EventBatchError", "IngestResult", "event_batch_validate", "event_ingest",
+    "event_ingest_rows",
+]
+
 MAX_CONTEXT_KEYS = 20
 MAX_CONTEXT_CHARS = 2000
 MAX_CLOCK_SKEW = dt.timedelta(days=1)
 EARLIEST_TIMESTAMP = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
-DEVICES = frozenset({"desktop", "mobile", "tablet", "tv", "other"})
 MAX_BIGINT = 2**63 - 1
 VALUE_REQUIRED = {EventType.RATING: (0.0, 10.0), EventType.DWELL: (0.0, 86400.0)}
 
@@ -47,14 +53,6 @@ class IngestResult:
     # Per input position: "accepted" or "duplicate" (a duplicate was already stored or repeats an earlier
     # event of the same batch).
     statuses: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did it: a user id, or an anonymous session key."""
-
-    user_id: int | None = None
-    session_key: str = ""
 
 
 def _parse_timestamp(raw: Any, now: dt.datetime) -> tuple[dt.datetime | None, str | None]:
@@ -103,70 +101,83 @@ def _validate_context(raw: Any) -> tuple[dict | None, str | None]:
     return raw, None
 
 
-def _validate_one(raw: Any, now: dt.datetime) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
-    errors: dict[str, list[str]] = {}
-    if not isinstance(raw, Mapping):
-        return None, {"non_field_errors": ["Each event must be an object."]}
-    clean: dict[str, Any] = {}
+FieldCheck = tuple[dict[str, Any], dict[str, list[str]]]  # (clean values, errors by field) of one event
 
+
+def _client_event_id_clean(raw: Mapping[str, Any]) -> FieldCheck:
     client_event_id = raw.get("client_event_id")
     if client_event_id is None or client_event_id == "":
-        clean["client_event_id"] = uuid.uuid4().hex
-    elif not isinstance(client_event_id, str) or len(client_event_id) > 64:
-        errors["client_event_id"] = ["Must be text of at most 64 characters."]
-    else:
-        clean["client_event_id"] = client_event_id
+        return {"client_event_id": uuid.uuid4().hex}, {}
+    if not isinstance(client_event_id, str) or len(client_event_id) > 64:
+        return {}, {"client_event_id": ["Must be text of at most 64 characters."]}
+    return {"client_event_id": client_event_id}, {}
 
+
+def _item_clean(raw: Mapping[str, Any]) -> FieldCheck:
     item, sku = raw.get("item"), raw.get("sku")
     if item is not None:
         if isinstance(item, bool) or not isinstance(item, int) and not (isinstance(item, str) and item.isdigit()):
-            errors["item"] = ["Must be an item id (integer)."]
-        else:
-            clean["item_id"] = int(item)
-    elif sku is not None:
+            return {}, {"item": ["Must be an item id (integer)."]}
+        return {"item_id": int(item)}, {}
+    if sku is not None:
         if not isinstance(sku, str) or not sku or len(sku) > 64:
-            errors["sku"] = ["Must be a non-empty SKU of at most 64 characters."]
-        else:
-            clean["sku"] = sku
-    else:
-        errors["item"] = ["This field is required (or give 'sku')."]
+            return {}, {"sku": ["Must be a non-empty SKU of at most 64 characters."]}
+        return {"sku": sku}, {}
+    return {}, {"item": ["This field is required (or give 'sku')."]}
 
-    event_type = raw.get("event_type", raw.get("type"))
+
+def _event_type_clean(event_type: Any) -> FieldCheck:
+    # A tuple, not a set: an unhashable value (a list or an object) is an unknown type, not a TypeError.
     if event_type not in EVENT_TYPES:
-        errors["event_type"] = [f"Unknown event type {event_type!r}; expected one of {', '.join(sorted(EVENT_TYPES))}."]
-    else:
-        clean["event_type"] = event_type
+        return {}, {"event_type": [f"Unknown event type {event_type!r}; expected one of {', '.join(sorted(EVENT_TYPES))}."]}
+    return {"event_type": event_type}, {}
 
-    value = raw.get("value")
+
+def _value_clean(value: Any, *, event_type: Any) -> FieldCheck:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
-        errors["value"] = ["Must be a finite number."]
-    elif event_type in VALUE_REQUIRED:
+        return {}, {"value": ["Must be a finite number."]}
+    if event_type in EVENT_TYPES and event_type in VALUE_REQUIRED:
         low, high = VALUE_REQUIRED[event_type]
         if value is None:
-            errors["value"] = [f"Required for {event_type} events."]
-        elif not low <= value <= high:
-            errors["value"] = [f"Must be between {low:g} and {high:g} for {event_type} events."]
-    if "value" not in errors:
-        clean["value"] = None if value is None else float(value)
+            return {}, {"value": [f"Required for {event_type} events."]}
+        if not low <= value <= high:
+            return {}, {"value": [f"Must be between {low:g} and {high:g} for {event_type} events."]}
+    return {"value": None if value is None else float(value)}, {}
 
-    timestamp, error = _parse_timestamp(raw.get("timestamp"), now)
-    if error:
-        errors["timestamp"] = [error]
-    else:
-        clean["timestamp"] = timestamp
 
-    context, error = _validate_context(raw.get("context"))
-    if error:
-        errors["context"] = [error]
-    else:
-        clean["context"] = context
+def _parsed(name: str, value: Any, error: str | None) -> FieldCheck:
+    """A ``(value, error)`` parser result as a field check."""
+    return ({}, {name: [error]}) if error else ({name: value}, {})
 
-    if "user" in raw:
-        user = raw["user"]
-        if isinstance(user, bool) or not isinstance(user, int):
-            errors["user"] = ["Must be a user id (integer)."]
-        else:
-            clean["user_id"] = user
+
+def _user_clean(raw: Mapping[str, Any]) -> FieldCheck:
+    if "user" not in raw:
+        return {}, {}
+    user = raw["user"]
+    if isinstance(user, bool) or not isinstance(user, int):
+        return {}, {"user": ["Must be a user id (integer)."]}
+    return {"user_id": user}, {}
+
+
+def _validate_one(raw: Any, now: dt.datetime) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """One event: its clean values (None when invalid) and its errors by field, in the order of the fields."""
+    if not isinstance(raw, Mapping):
+        return None, {"non_field_errors": ["Each event must be an object."]}
+    event_type = raw.get("event_type", raw.get("type"))
+    checks = (
+        _client_event_id_clean(raw),
+        _item_clean(raw),
+        _event_type_clean(event_type),
+        _value_clean(raw.get("value"), event_type=event_type),
+        _parsed("timestamp", *_parse_timestamp(raw.get("timestamp"), now)),
+        _parsed("context", *_validate_context(raw.get("context"))),
+        _user_clean(raw),
+    )
+    clean: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for values, field_errors in checks:
+        clean |= values
+        errors |= field_errors
     return (None if errors else clean), errors
 
 
@@ -251,17 +262,16 @@ def event_ingest(*, actor: Actor, events: Sequence[Any], allow_user_field: bool 
         clean["session_key"] = "" if clean["user_id"] is not None else actor.session_key
     result = _event_write(cleaned=cleaned)
     if result.accepted:
-        _serving_state_touch(cleaned=cleaned)
+        _events_recorded_send(cleaned=cleaned)
     return result
 
 
-def _serving_state_touch(*, cleaned: list[dict[str, Any]]) -> None:
-    """Real time: the actors' next recommendations are rebuilt from their new events, without retraining."""
-    from recommendations.serving.cache import actor_state_touch
-
-    actor_state_touch(
-        user_ids={c["user_id"] for c in cleaned if c["user_id"] is not None},
-        session_keys={c["session_key"] for c in cleaned if c["user_id"] is None},
+def _events_recorded_send(*, cleaned: list[dict[str, Any]]) -> None:
+    """Tell listeners whose events were stored (serving rebuilds their recommendations: real time)."""
+    events_recorded.send(
+        sender=Event,
+        user_ids=frozenset(c["user_id"] for c in cleaned if c["user_id"] is not None),
+        session_keys=frozenset(c["session_key"] for c in cleaned if c["user_id"] is None),
     )
 
 
@@ -395,5 +405,5 @@ def _ingest_chunk(chunk: list[tuple[int, dict[str, Any]]]) -> tuple[IngestResult
         writable.append(clean)
     result = _event_write(cleaned=writable)
     if result.accepted:
-        _serving_state_touch(cleaned=writable)
+        _events_recorded_send(cleaned=writable)
     return result, line_errors

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from catalog.services import ImportSummary
+from common.importing import ImportSummary
 from recommendations.events.importers import event_import_file, event_import_rows
 from recommendations.models import Event
 from tests.factories import CategoryFactory, ItemFactory, UserFactory
