@@ -5,17 +5,14 @@ them chunk by chunk (``bulk_create`` + ``bulk_update`` by SKU), one transaction 
 bounded by the chunk size whatever the file size. Bad rows are reported by line number; good rows are kept.
 """
 import contextlib
-import csv
 import datetime as dt
-import heapq
 import json
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -25,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from catalog.models import Category, Item
+from common.importing import ImportFileError, ImportSummary, RejectedRow, RowErrors, csv_dict_rows, text_file_open
 from common.services import cache_invalidate_around_commit
 
 CATALOG_REQUIRED_COLUMNS = ("sku", "title", "category")
@@ -41,7 +39,6 @@ FALSE_WORDS = frozenset({"0", "false", "no", "n", "f"})
 # Fields an importer may set on an item (``category`` is resolved separately).
 ITEM_FIELDS = ("title", "description", "tags", "attributes", "price", "image_url", "in_stock", "is_active", "created_at")
 
-RowErrors = dict[str, list[str]]
 # Replaced whenever items or categories change (signals for single rows, the bulk writers explicitly): caches of
 # item data, such as the item cards serving keeps in each process, drop what they hold when it differs.
 CATALOG_REVISION_CACHE_KEY = "catalog:revision"
@@ -60,139 +57,6 @@ def catalog_changed() -> None:
 def catalog_written() -> None:
     """Call after writing items or categories, in a transaction or not: the revision changes now and after commit."""
     cache_invalidate_around_commit(catalog_changed)
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (missing, unreadable, wrong header): nothing was written."""
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """What a reader yields instead of a row it could not parse."""
-
-    errors: dict[str, list[str]]
-
-
-@dataclass
-class ImportSummary:
-    """Counts of one import run and the first ``max_errors`` errors (line number, message), in line order."""
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    categories_created: int = 0
-    users_created: int = 0
-    warnings: list[str] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    max_errors: int = 20
-
-    @property
-    def imported(self) -> int:
-        return self.created + self.updated
-
-    def report_lines(self) -> list[str]:
-        """The human summary the import commands print."""
-        lines = [
-            f"Rows read: {self.rows}",
-            f"Imported: {self.imported} ({self.created} created, {self.updated} updated)",
-            f"Unchanged: {self.unchanged}" if self.unchanged else "",
-            f"Duplicates (already stored, skipped): {self.duplicates}" if self.duplicates else "",
-            f"Rejected: {self.rejected}",
-            f"Categories created: {self.categories_created}" if self.categories_created else "",
-            f"Users created: {self.users_created}" if self.users_created else "",
-        ]
-        lines = [line for line in lines if line] + [f"Warning: {warning}" for warning in self.warnings]
-        if self.errors:
-            shown = f"first {len(self.errors)} of {self.rejected}" if self.rejected > len(self.errors) else "all"
-            lines.append(f"Errors ({shown}, by line number):")
-            lines += [f"  line {line}: {message}" for line, message in self.errors]
-        return lines
-
-    def add_errors(self, errors: dict[int, RowErrors]) -> None:
-        """Count rejected rows and keep the ``max_errors`` lowest line numbers (memory stays bounded)."""
-        self.rejected += len(errors)
-        if not errors:
-            return
-        messages = ((line, error_text(row_errors)) for line, row_errors in errors.items())
-        self.errors = heapq.nsmallest(self.max_errors, [*self.errors, *messages])
-
-
-def error_text(row_errors: RowErrors) -> str:
-    return "; ".join(f"{name}: {' '.join(messages)}" if name != "non_field_errors" else " ".join(messages) for name, messages in row_errors.items())
-
-
-def text_file_open(*, path: Path, encoding: str) -> TextIO:
-    """Open a text file for streaming, with ImportFileError (not OSError) when it cannot be read."""
-    if not path.exists():
-        raise ImportFileError(f"File not found: {path}")
-    if not path.is_file():
-        raise ImportFileError(f"Not a file: {path}")
-    try:
-        return path.open(encoding=encoding, newline="")
-    except OSError as error:
-        raise ImportFileError(f"Cannot read {path}: {error}") from error
-
-
-def csv_dict_rows(
-    *, path: Path, required: tuple[str, ...], optional: tuple[str, ...], alternatives: tuple[tuple[str, ...], ...] = (),
-    warnings: list[str] | None = None,
-) -> Iterator[tuple[int, "dict[str, str] | RejectedRow"]]:
-    """Lazily yield ``(line number, row)`` from a UTF-8 CSV whose first line is a header.
-
-    ``required`` columns must all be present; for each group in ``alternatives`` at least one column must be.
-    Unknown columns are ignored (with a warning). Line numbers are those of the first line of each record
-    (a quoted field may span lines). A row with the wrong number of cells is yielded as a ``RejectedRow``.
-    The header is checked before the first row is yielded, so errors surface on the first ``next()``.
-    """
-    handle = text_file_open(path=path, encoding="utf-8-sig")
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ImportFileError(f"{path} is empty: expected a header line ({', '.join(required)}, ...).") from None
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise ImportFileError(f"Cannot read the header of {path}: {error}") from error
-        columns = [name.strip().lower() for name in header]
-        missing = [name for name in required if name not in columns]
-        missing += [" or ".join(group) for group in alternatives if not any(name in columns for name in group)]
-        if missing:
-            raise ImportFileError(
-                f"Bad header in {path}: missing column(s) {', '.join(missing)}. Found: {', '.join(columns) or '(nothing)'}. "
-                f"Expected {', '.join(required)} and optionally {', '.join(optional)}."
-            )
-        duplicated = sorted({name for name in columns if columns.count(name) > 1})
-        if duplicated:
-            raise ImportFileError(f"Bad header in {path}: repeated column(s) {', '.join(duplicated)}.")
-        known = set(required) | set(optional) | {name for group in alternatives for name in group}
-        unknown = [name for name in columns if name not in known]
-        if unknown and warnings is not None:
-            warnings.append(f"Ignoring unknown column(s): {', '.join(unknown)}.")
-        previous_end = reader.line_num
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                line = previous_end + 1
-                previous_end = reader.line_num
-                yield line, RejectedRow({"non_field_errors": [f"Unreadable CSV: {error}"]})
-                continue
-            except UnicodeDecodeError as error:
-                # The decoder fails on a whole buffer, so later lines cannot be trusted: stop with a file error.
-                raise ImportFileError(f"{path} is not valid UTF-8 near line {previous_end + 1}: {error}") from error
-            line = previous_end + 1
-            previous_end = reader.line_num
-            if not cells or all(not cell.strip() for cell in cells):
-                continue  # blank line
-            if len(cells) != len(columns):
-                yield line, RejectedRow({"non_field_errors": [f"Expected {len(columns)} cells, got {len(cells)}."]})
-                continue
-            yield line, dict(zip(columns, cells, strict=True))
 
 
 def catalog_rows_from_csv(*, path: Path, warnings: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -267,79 +131,99 @@ def _parse_bool(raw: str) -> bool | None:
     return None
 
 
+CellCheck = tuple[dict[str, Any], RowErrors]  # (clean values, errors by column) of one row's cells
+
+
+def _cell(raw: dict[str, Any], name: str) -> str:
+    value = raw.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _texts_clean(raw: dict[str, Any]) -> CellCheck:
+    errors = {name: ["This field is required."] for name in CATALOG_REQUIRED_COLUMNS if not _cell(raw, name)}
+    clean = {name: _cell(raw, name) for name in (*CATALOG_REQUIRED_COLUMNS, "parent_category")}
+    if raw.get("description"):
+        clean["description"] = _cell(raw, "description")
+    if _cell(raw, "image_url"):
+        clean["image_url"] = _cell(raw, "image_url")
+    return clean, errors
+
+
+def _tags_clean(raw: dict[str, Any]) -> CellCheck:
+    """A list as given (MovieLens reader), or ``|``-separated text, repeated tags dropped."""
+    if isinstance(raw.get("tags"), list):
+        return {"tags": raw["tags"]}, {}
+    if _cell(raw, "tags"):
+        return {"tags": list(dict.fromkeys(tag.strip() for tag in _cell(raw, "tags").split("|") if tag.strip()))}, {}
+    return {}, {}
+
+
+def _attributes_clean(raw: dict[str, Any]) -> CellCheck:
+    if isinstance(raw.get("attributes"), dict):
+        return {"attributes": raw["attributes"]}, {}
+    if not _cell(raw, "attributes"):
+        return {}, {}
+    try:
+        parsed = json.loads(_cell(raw, "attributes"))
+    except json.JSONDecodeError as error:
+        return {}, {"attributes": [f"Must be a JSON object: {error.msg}."]}
+    if not isinstance(parsed, dict):
+        return {}, {"attributes": ["Must be a JSON object, e.g. {\"color\": \"red\"}."]}
+    return {"attributes": parsed}, {}
+
+
+def _price_clean(raw: dict[str, Any]) -> CellCheck:
+    """A price of at least 0 in cents precision; thousands separators (``1,299.00``) are allowed."""
+    if not _cell(raw, "price"):
+        return {}, {}
+    try:
+        price = Decimal(_cell(raw, "price").replace(",", ""))
+    except InvalidOperation:
+        return {}, {"price": [f"Must be a number, got {_cell(raw, 'price')!r}."]}
+    if not price.is_finite() or price < 0:
+        return {}, {"price": ["Must be a number of at least 0."]}
+    return {"price": price.quantize(Decimal("0.01"))}, {}
+
+
+def _flags_clean(raw: dict[str, Any]) -> CellCheck:
+    clean: dict[str, Any] = {}
+    errors: RowErrors = {}
+    for name in ("in_stock", "is_active"):
+        if not _cell(raw, name):
+            continue
+        flag = _parse_bool(_cell(raw, name))
+        if flag is None:
+            errors[name] = [f"Must be true/false (or yes/no, 1/0), got {_cell(raw, name)!r}."]
+        else:
+            clean[name] = flag
+    return clean, errors
+
+
+def _created_at_clean(raw: dict[str, Any]) -> CellCheck:
+    """A datetime as given (MovieLens reader), or ISO 8601 text; naive means UTC."""
+    if isinstance(raw.get("created_at"), dt.datetime):
+        return {"created_at": raw["created_at"]}, {}
+    if not _cell(raw, "created_at"):
+        return {}, {}
+    try:
+        parsed_at = parse_datetime(_cell(raw, "created_at"))
+    except ValueError:
+        parsed_at = None
+    if parsed_at is None:
+        return {}, {"created_at": ["Must be ISO 8601, e.g. 2026-05-01T12:00:00Z."]}
+    return {"created_at": parsed_at if parsed_at.tzinfo else parsed_at.replace(tzinfo=dt.UTC)}, {}
+
+
 def _catalog_row_clean(raw: "dict[str, Any] | RejectedRow") -> tuple[dict[str, Any] | None, RowErrors]:
     """Parse one row into item field values. Blank optional cells are left out (an update keeps the old value)."""
     if isinstance(raw, RejectedRow):
         return None, raw.errors
-    errors: RowErrors = {}
     clean: dict[str, Any] = {}
-
-    def text(name: str) -> str:
-        value = raw.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
-    for name in CATALOG_REQUIRED_COLUMNS:
-        if not text(name):
-            errors[name] = ["This field is required."]
-    clean["sku"], clean["title"], clean["category"] = text("sku"), text("title"), text("category")
-    clean["parent_category"] = text("parent_category")
-    if raw.get("description"):
-        clean["description"] = text("description")
-
-    tags = raw.get("tags")
-    if isinstance(tags, list):
-        clean["tags"] = tags
-    elif text("tags"):
-        clean["tags"] = list(dict.fromkeys(tag.strip() for tag in text("tags").split("|") if tag.strip()))
-
-    attributes = raw.get("attributes")
-    if isinstance(attributes, dict):
-        clean["attributes"] = attributes
-    elif text("attributes"):
-        try:
-            parsed = json.loads(text("attributes"))
-        except json.JSONDecodeError as error:
-            errors["attributes"] = [f"Must be a JSON object: {error.msg}."]
-        else:
-            if isinstance(parsed, dict):
-                clean["attributes"] = parsed
-            else:
-                errors["attributes"] = ["Must be a JSON object, e.g. {\"color\": \"red\"}."]
-
-    if text("price"):
-        try:
-            price = Decimal(text("price").replace(",", ""))
-        except InvalidOperation:
-            errors["price"] = [f"Must be a number, got {text('price')!r}."]
-        else:
-            if not price.is_finite() or price < 0:
-                errors["price"] = ["Must be a number of at least 0."]
-            else:
-                clean["price"] = price.quantize(Decimal("0.01"))
-
-    for name in ("in_stock", "is_active"):
-        if text(name):
-            flag = _parse_bool(text(name))
-            if flag is None:
-                errors[name] = [f"Must be true/false (or yes/no, 1/0), got {text(name)!r}."]
-            else:
-                clean[name] = flag
-
-    if text("image_url"):
-        clean["image_url"] = text("image_url")
-
-    created_at = raw.get("created_at")
-    if isinstance(created_at, dt.datetime):
-        clean["created_at"] = created_at
-    elif text("created_at"):
-        try:
-            parsed_at = parse_datetime(text("created_at"))
-        except ValueError:
-            parsed_at = None
-        if parsed_at is None:
-            errors["created_at"] = ["Must be ISO 8601, e.g. 2026-05-01T12:00:00Z."]
-        else:
-            clean["created_at"] = parsed_at if parsed_at.tzinfo else parsed_at.replace(tzinfo=dt.UTC)
+    errors: RowErrors = {}
+    for check in (_texts_clean, _tags_clean, _attributes_clean, _price_clean, _flags_clean, _created_at_clean):
+        values, cell_errors = check(raw)
+        clean |= values
+        errors |= cell_errors
     return (None if errors else clean), errors
 
 
@@ -458,18 +342,6 @@ def _catalog_chunk_write(*, chunk: list[tuple[int, dict[str, Any]]], resolver: _
             catalog_written()  # bulk writes send no signals
     summary.add_errors(errors)
     reset_queries()  # with DEBUG on, Django would keep every query of a long import in memory
-
-
-IMPORT_FORMATS = ("csv", "movielens")
-
-
-def import_format_guess(*, path: Path) -> str | None:
-    """``csv`` for *.csv, ``movielens`` for MovieLens 100K names (u.item, u.data), else None."""
-    if path.suffix.lower() == ".csv":
-        return "csv"
-    if path.name in ("u.item", "u.data") or path.suffix.lower() in (".item", ".data"):
-        return "movielens"
-    return None
 
 
 def catalog_import_file(

@@ -1,13 +1,17 @@
-"""What the import commands share: the file / --format / chunking arguments and their checks."""
+"""What the import commands share: the file / --format / chunking arguments, their checks, and the report."""
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.services import IMPORT_FORMATS, import_format_guess
+from common.importing import IMPORT_FORMATS, ImportFileError, ImportSummary, import_format_guess
 
 
 class ImportCommand(BaseCommand):
-    """Base for ``import_catalog`` and ``import_events``: bad arguments exit with code 2 and a clear message."""
+    """Base for ``import_catalog`` and ``import_events``: bad arguments exit with code 2 and a clear message.
+
+    A subclass implements :meth:`import_run`; ``handle`` checks the arguments, turns a refused file into exit
+    code 2 and prints the summary.
+    """
 
     default_chunk_size = 1000
 
@@ -27,3 +31,16 @@ class ImportCommand(BaseCommand):
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be positive.", returncode=2)
         return file_format
+
+    def import_run(self, *, path: Path, file_format: str, options: dict) -> ImportSummary:
+        """Import the file; returns the final summary. Raises ImportFileError when the file is refused as a whole."""
+        raise NotImplementedError
+
+    def handle(self, *args, **options) -> None:
+        file_format = self.import_format(options)
+        try:
+            summary = self.import_run(path=options["file"], file_format=file_format, options=options)
+        except ImportFileError as error:
+            raise CommandError(str(error), returncode=2) from error
+        for line in summary.report_lines():
+            self.stdout.write(line)

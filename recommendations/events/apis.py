@@ -7,18 +7,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import CappedPageNumberPagination
-from recommendations.events.ingest import Actor, EventBatchError, event_ingest
+from recommendations.events.actors import Actor, actor_from_request
+from recommendations.events.ingest import EventBatchError, event_ingest
 from recommendations.events.selectors import event_list
 from recommendations.models import EventType
 
 
 def request_actor(request: Request) -> Actor:
     """The authenticated user, or the anonymous browser session (created on first use)."""
-    if request.user.is_authenticated:
-        return Actor(user_id=request.user.pk)
-    if not request.session.session_key:
-        request.session.save()
-    return Actor(session_key=request.session.session_key)
+    return actor_from_request(request, create=True)
 
 
 class EventInputSerializer(serializers.Serializer):

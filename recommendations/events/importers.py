@@ -17,8 +17,9 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import reset_queries, transaction
 
-from catalog.services import ImportFileError, ImportSummary, RejectedRow, RowErrors, csv_dict_rows, text_file_open
-from recommendations.models import EventType
+from common.importing import ImportFileError, ImportSummary, RejectedRow, RowErrors, csv_dict_rows, text_file_open
+from common.vocabulary import EventType
+from recommendations.events.ingest import event_ingest_rows
 from users.models import Preferences
 
 EVENT_REQUIRED_COLUMNS = ("event_type", "timestamp")
@@ -236,8 +237,6 @@ def event_import_rows(
     ``rows`` are ``(line number, event dict)`` where the dict holds ``external_user`` (a username, or "" for an
     anonymous ``session_key``) instead of a user id, or ``(line number, RejectedRow)`` for rows a reader rejected.
     """
-    from recommendations.events.ingest import event_ingest_rows
-
     summary = summary or ImportSummary()
     mapper = _UserMapper(create_users=create_users)
     events = _events_with_users(rows=rows, mapper=mapper, summary=summary, chunk_size=chunk_size)

@@ -4,10 +4,11 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 from catalog.models import Category, Item
 from catalog.services import catalog_import_file, catalog_import_rows
+from tests.common.importing_support import import_command_refusal
 from tests.factories import CategoryFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,13 +132,8 @@ def test_movielens_u_item(tmp_path):
     ],
 )
 def test_file_level_problems_exit_with_code_2(tmp_path, name, text, args, message):
-    path = tmp_path / name
-    if text is not None:
-        path.write_text(text)
-    with pytest.raises(CommandError) as error:
-        _run(path, *args)
-    assert error.value.returncode == 2
-    assert message in str(error.value)
+    error = import_command_refusal(command="import_catalog", path=tmp_path / name, text=text, args=args)
+    assert message in str(error)
     assert not Item.objects.exists()
 
 

@@ -1,9 +1,10 @@
 """``manage.py import_catalog FILE``: upsert items (and their categories) from a CSV or MovieLens ``u.item``."""
 from pathlib import Path
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from catalog.services import ImportFileError, catalog_import_file
+from catalog.services import catalog_import_file
+from common.importing import ImportSummary
 from common.management_import import ImportCommand
 
 
@@ -14,17 +15,11 @@ class Command(ImportCommand):
         super().add_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, then roll everything back.")
 
-    def handle(self, *args, **options) -> None:
-        path: Path = options["file"]
-        file_format = self.import_format(options)
-        try:
-            summary = catalog_import_file(
-                path=path, file_format=file_format, dry_run=options["dry_run"],
-                chunk_size=options["chunk_size"], max_errors=options["max_errors"],
-            )
-        except ImportFileError as error:
-            raise CommandError(str(error), returncode=2) from error
+    def import_run(self, *, path: Path, file_format: str, options: dict) -> ImportSummary:
+        summary = catalog_import_file(
+            path=path, file_format=file_format, dry_run=options["dry_run"],
+            chunk_size=options["chunk_size"], max_errors=options["max_errors"],
+        )
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was saved.")
-        for line in summary.report_lines():
-            self.stdout.write(line)
+        return summary

@@ -4,11 +4,12 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
-from catalog.services import ImportSummary
+from common.importing import ImportSummary
 from recommendations.events.importers import event_import_file, event_import_rows
 from recommendations.models import Event
+from tests.common.importing_support import import_command_refusal
 from tests.factories import CategoryFactory, ItemFactory, UserFactory
 from users.models import Preferences
 
@@ -162,13 +163,8 @@ def test_rows_are_consumed_lazily_in_bounded_chunks(catalog):
     ],
 )
 def test_file_level_problems_exit_with_code_2(tmp_path, catalog, name, text, args, message):
-    path = tmp_path / name
-    if text is not None:
-        path.write_text(text)
-    with pytest.raises(CommandError) as error:
-        _run(path, *args)
-    assert error.value.returncode == 2
-    assert message in str(error.value)
+    error = import_command_refusal(command="import_events", path=tmp_path / name, text=text, args=args)
+    assert message in str(error)
     assert not Event.objects.exists()
 
 

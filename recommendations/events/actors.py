@@ -1,0 +1,41 @@
+"""Who did something: a signed-in user or an anonymous browser session, and the one key that names them."""
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a user id, or an anonymous session key."""
+
+    user_id: int | None = None
+    session_key: str = ""
+
+    @property
+    def key(self) -> str:
+        """The actor's name in cache keys and impression markers: ``u<user id>`` or ``s<session key>``.
+
+        Raises
+        ------
+        ValueError
+            The actor has neither a user id nor a session key.
+        """
+        if self.user_id is not None:
+            return f"u{int(self.user_id)}"
+        if self.session_key:
+            return f"s{self.session_key}"
+        raise ValueError("An actor needs a user id or a session key.")
+
+
+def actor_from_request(request: HttpRequest, *, create: bool = True) -> Actor | None:
+    """The signed-in user, or the browser session (created when ``create``; else None without one).
+
+    Works for Django and DRF requests alike (both carry ``user`` and ``session``).
+    """
+    if request.user.is_authenticated:
+        return Actor(user_id=request.user.pk)
+    if not request.session.session_key:
+        if not create:
+            return None
+        request.session.save()
+    return Actor(session_key=request.session.session_key)

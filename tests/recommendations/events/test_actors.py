@@ -1,0 +1,33 @@
+"""``recommendations.events.actors``: the actor of a request and the one key that names it in caches."""
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore
+
+from recommendations.events import Actor, actor_from_request
+from recommendations.serving.cache import actor_key
+from tests.factories import UserFactory
+
+
+def test_the_key_names_a_user_or_a_session():
+    assert Actor(user_id=7).key == "u7"
+    assert Actor(user_id=7, session_key="abc").key == "u7"  # a signed-in user's events are not the session's
+    assert Actor(session_key="abc").key == "sabc"
+    with pytest.raises(ValueError, match="user id or a session key"):
+        Actor().key  # noqa: B018 - the property raises; nothing to keep
+
+
+@pytest.mark.parametrize("actor", [Actor(user_id=0), Actor(user_id=12), Actor(session_key="k3y")])
+def test_the_key_is_the_format_serving_caches_under(actor):
+    """Keys already in the cache (state tokens, candidates, impression markers) keep their names."""
+    assert actor.key == actor_key(user_id=actor.user_id, session_key=actor.session_key)
+
+
+@pytest.mark.django_db
+def test_the_actor_of_a_request(rf):
+    request = rf.get("/")
+    request.user, request.session = AnonymousUser(), SessionStore()
+    assert actor_from_request(request, create=False) is None
+    actor = actor_from_request(request)
+    assert actor.user_id is None and actor.session_key == request.session.session_key != ""
+    request.user = UserFactory()
+    assert actor_from_request(request, create=False) == Actor(user_id=request.user.pk)
