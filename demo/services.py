@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from catalog.models import Category, Item
 from catalog.services import catalog_written
-from demo.simulation import DEVICES, EVENT_TYPES, SimulatedShop, simulate_shop
+from common.vocabulary import DEVICES, EVENT_TYPES
+from demo.simulation import CATEGORY_SPECS, SimulatedShop, simulate_shop
 from recommendations.models import Event
 from users.models import Preferences, User
 
@@ -65,9 +66,13 @@ def demo_accounts_ensure() -> tuple[User, bool]:
 
 
 def demo_reset() -> dict[str, int]:
-    """Delete the demo shop (events, shoppers, items, empty demo categories). Returns counts per kind."""
-    from demo.simulation import CATEGORY_SPECS
+    """Delete the demo shop: events, shoppers, items, and the demo categories that are left empty.
 
+    Returns
+    -------
+    dict of str to int
+        Rows deleted per kind: ``events``, ``users``, ``items``, ``categories``.
+    """
     counts: dict[str, int] = {}
     with transaction.atomic():
         counts["events"], _ = Event.objects.filter(client_event_id__startswith=DEMO_EVENT_PREFIX).delete()
@@ -98,8 +103,26 @@ def demo_seed(
 ) -> DemoSeedResult:
     """Simulate the demo shop and write it in one transaction (bulk inserts in chunks).
 
-    Without ``reset`` an existing demo shop is left alone (``already_seeded``). ``end`` is the time of the last
-    event (default: now, rounded down to the hour); the same seed and ``end`` write identical rows.
+    Parameters
+    ----------
+    seed : int
+        The same seed and ``end`` write identical rows.
+    n_users, n_items, n_events : int
+        Sizes of the simulated shop (see ``demo.simulation.simulate_shop``).
+    end : datetime, optional
+        Time of the last event (default: now, rounded down to the hour).
+    reset : bool
+        Delete the existing demo shop first; without it an existing demo shop is left alone.
+
+    Returns
+    -------
+    DemoSeedResult
+        Counts written, ``already_seeded`` when nothing was done, and the wall time in seconds.
+
+    Raises
+    ------
+    ValueError
+        If a size is too small for the simulator.
     """
     started = time.perf_counter()
     if not reset and demo_is_seeded():
@@ -199,6 +222,7 @@ def _users_write(*, shop: SimulatedShop) -> list[int]:
 
 
 def _event_rows(*, shop: SimulatedShop, item_ids: list[int], user_ids: list[int]) -> Iterator[list[Event]]:
+    """Event rows in chunks; the simulator's int8 codes are positions in the shared vocabulary."""
     events = shop.events
     prefix = f"{DEMO_EVENT_PREFIX}{shop.seed}-"
     for start in range(0, len(events), EVENT_CHUNK):

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from demo.simulation import CATEGORY_SPECS, DEVICES, EVENT_CODE, EVENT_TYPES, simulate_shop
+from common.vocabulary import DEVICES, EVENT_CODE, EVENT_TYPES
+from demo.simulation import CATEGORY_SPECS, simulate_shop
 
 END = 1_780_000_000.0  # a fixed "now" so runs compare
 DAY = 86400.0

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
 from demo.services import ADMIN_ACCOUNT, DEMO_ACCOUNT, demo_seed
-from recommendations.serving.popularity import popularity_refresh
+from recommendations.serving import popularity_refresh
 
 
 class Command(BaseCommand):
