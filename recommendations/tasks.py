@@ -6,7 +6,7 @@ each is safe to run twice. Arguments and results are JSON.
 """
 from celery import shared_task
 
-from recommendations.serving.popularity import popularity_refresh
+from recommendations.serving import popularity_refresh
 from recommendations.training import (
     model_version_train_task,
     model_versions_cleanup_task,

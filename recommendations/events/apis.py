@@ -1,5 +1,5 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -7,8 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import CappedPageNumberPagination
+from common.exceptions import ValidationFailed
 from recommendations.events.actors import Actor, actor_from_request
-from recommendations.events.ingest import EventBatchError, event_ingest
+from recommendations.events.ingest import event_ingest
 from recommendations.events.selectors import event_list
 from recommendations.models import EventType
 
@@ -58,7 +59,7 @@ class EventCreateApi(APIView):
                     "statuses": serializers.ListField(child=serializers.CharField()),
                 },
             ),
-            400: inline_serializer("EventIngestError", {"detail": serializers.CharField(), "errors": serializers.DictField()}),
+            400: OpenApiResponse(description='Invalid events: nothing is written; `errors` maps each bad event\'s position ("3") to its field errors.'),
         },
         examples=[OpenApiExample("batch", value=[{"client_event_id": "a1", "item": 1, "event_type": "view"}], request_only=True)],
     )
@@ -69,16 +70,14 @@ class EventCreateApi(APIView):
         if isinstance(payload, dict):
             payload = [payload]
         if not isinstance(payload, list):
-            return Response({"detail": "Send an event object, a list of events, or {\"events\": [...]}.", "errors": {}}, status=400)
-        try:
-            result = event_ingest(
-                actor=request_actor(request),
-                events=payload,
-                allow_user_field=bool(request.user.is_authenticated and request.user.is_staff),
-                max_batch=settings.EVENTS_MAX_BATCH,
-            )
-        except EventBatchError as error:
-            return Response({"detail": error.message, "errors": {str(k): v for k, v in error.errors.items()}}, status=400)
+            raise ValidationFailed('Send an event object, a list of events, or {"events": [...]}.')
+        # An EventBatchError reaches the API exception handler: 400 in the one error shape.
+        result = event_ingest(
+            actor=request_actor(request),
+            events=payload,
+            allow_user_field=bool(request.user.is_authenticated and request.user.is_staff),
+            max_batch=settings.EVENTS_MAX_BATCH,
+        )
         code = status.HTTP_201_CREATED if result.accepted else status.HTTP_200_OK
         return Response({"accepted": result.accepted, "duplicates": result.duplicates, "statuses": result.statuses}, status=code)
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.exceptions import ValidationFailed
 from common.vocabulary import DEVICES, EVENT_TYPES
 from recommendations.events.actors import Actor
 from recommendations.events.signals import events_recorded
@@ -25,13 +26,11 @@ __all__ = [  # DEVICES and EVENT_TYPES stay importable from here until imports m
 ]
 
 
-class EventBatchError(Exception):
-    """The batch was refused; ``errors`` maps the position of each bad event to its field errors."""
+class EventBatchError(ValidationFailed):
+    """400: the batch was refused (nothing is written); ``errors`` maps the position of each bad event (as a
+    string, ``"3"``) to its field errors."""
 
-    def __init__(self, errors: dict[int, dict[str, list[str]]], *, message: str = "Invalid events.") -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors
+    default_message = "Invalid events."
 
 
 @dataclass
@@ -51,14 +50,14 @@ def event_ingest(*, actor: Actor, events: Sequence[Any], allow_user_field: bool 
     """
     max_batch = settings.EVENTS_MAX_BATCH if max_batch is None else max_batch
     if len(events) == 0:
-        raise EventBatchError({}, message="The batch is empty.")
+        raise EventBatchError("The batch is empty.")
     if len(events) > max_batch:
-        raise EventBatchError({}, message=f"A batch holds at most {max_batch} events; got {len(events)}.")
+        raise EventBatchError(f"A batch holds at most {max_batch} events; got {len(events)}.")
     if actor.user_id is None and not actor.session_key:
-        raise EventBatchError({}, message="Events need a user or an anonymous session.")
+        raise EventBatchError("Events need a user or an anonymous session.")
     cleaned, errors = event_batch_validate(events=events, allow_user_field=allow_user_field)
     if errors:
-        raise EventBatchError(errors)
+        raise EventBatchError(errors=errors)
     for clean in cleaned:
         clean.setdefault("user_id", actor.user_id)
         clean["session_key"] = "" if clean["user_id"] is not None else actor.session_key

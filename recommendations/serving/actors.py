@@ -17,9 +17,8 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
-from recommendations.events.ingest import Actor
+from recommendations.events import Actor
 from recommendations.models import Event, EventType, RecommenderSettings
-from recommendations.serving.cache import actor_key
 
 PREFERENCES_TTL = 60
 SESSION_PREFERENCES_KEY = "vitrine_preferences"
@@ -38,11 +37,6 @@ INTERACTION_VERBS = {
     EventType.RATING: "rated",
     EventType.DWELL: "spent time on",
 }
-
-
-def actor_name(actor: Actor) -> str:
-    """``u<id>`` or ``s<session key>``: names the actor in cache keys."""
-    return actor_key(user_id=actor.user_id, session_key=actor.session_key)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from recommendations.events.ingest import Actor
+from recommendations.events import Actor
 from recommendations.models import Impression, RecommenderSettings, RecommenderSettingsVersion
 from recommendations.serving.decide import RecommendedItem, page_decide
 from recommendations.serving.pipeline import feed_inputs_get, page_items_get

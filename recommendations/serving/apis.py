@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from catalog.models import Category, Item
 from common.exceptions import NotFound, ValidationFailed
-from recommendations.events.apis import request_actor
+from recommendations.events import actor_from_request
 from recommendations.serving import (
     CursorError,
     FeedbackError,
@@ -107,7 +107,7 @@ class RecommendationListApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        actor = request_actor(request)
+        actor = actor_from_request(request)
         try:
             page = feed_recommendations_get(
                 actor=actor, n=data["n"], cursor=data.get("cursor"), context=data.get("context"), session=request.session,
@@ -152,7 +152,7 @@ class ItemSimilarApi(APIView):
         item = Item.objects.select_related("category").filter(pk=item_id).first()
         if item is None:
             raise NotFound("No such item.")
-        actor = request_actor(request) if request.user.is_authenticated or request.session.session_key else None
+        actor = actor_from_request(request) if request.user.is_authenticated or request.session.session_key else None
         page = similar_items_get(item=item, actor=actor, n=params.validated_data["n"], session=request.session)
         return Response(
             {
@@ -201,7 +201,7 @@ class FeedbackCreateApi(APIView):
         data = serializer.validated_data
         try:
             result = feedback_not_interested(
-                actor=request_actor(request), item=data.get("item"), category=data.get("category"), scope=data["scope"],
+                actor=actor_from_request(request), item=data.get("item"), category=data.get("category"), scope=data["scope"],
                 request_id=data.get("request_id", ""), session=request.session,
             )
         except FeedbackError as error:

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
+from recommendations.events import Actor
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -33,15 +35,6 @@ FEED_SESSION_TTL = 24 * 3600
 
 
 # ------------------------------------------------------------------------------------------- actor state
-def actor_key(*, user_id: int | None, session_key: str = "") -> str:
-    """A stable name for whoever gets recommendations: ``u<id>`` or ``s<session key>``."""
-    if user_id is not None:
-        return f"u{int(user_id)}"
-    if session_key:
-        return f"s{session_key}"
-    raise ValueError("An actor needs a user id or a session key.")
-
-
 def actor_token_key(actor: str) -> str:
     return f"{KEY_PREFIX}:actor-state:{actor}"
 
@@ -63,8 +56,8 @@ def actor_state_token(actor: str, *, cached: dict[str, Any] | None = None) -> st
 
 def actor_state_touch(*, user_ids: Iterable[int] = (), session_keys: Iterable[str] = ()) -> None:
     """Something about these actors changed (new events): their next request rebuilds candidates."""
-    keys = [actor_token_key(actor_key(user_id=u)) for u in set(user_ids) if u is not None]
-    keys += [actor_token_key(actor_key(user_id=None, session_key=s)) for s in set(session_keys) if s]
+    keys = [actor_token_key(Actor(user_id=u).key) for u in set(user_ids) if u is not None]
+    keys += [actor_token_key(Actor(session_key=s).key) for s in set(session_keys) if s]
     if keys:
         cache.set_many({key: _new_token() for key in keys}, ACTOR_TOKEN_TTL)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.core.cache import cache
 
-from recommendations.events.ingest import Actor
+from recommendations.events import Actor
 from recommendations.models import Impression
 from recommendations.serving.cache import FEED_SESSION_TTL, KEY_PREFIX
 from recommendations.serving.impressions import impressions_flush

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from catalog.models import Category, Item
-from recommendations.events.ingest import Actor, event_ingest
+from recommendations.events import Actor, event_ingest
 from recommendations.models import EventType
 from recommendations.serving.actors import SESSION_PREFERENCES_KEY, SESSION_PREFERENCES_MAX
 

@@ -39,7 +39,7 @@ from django.db import DatabaseError, IntegrityError, close_old_connections, conn
 from django.utils import timezone
 
 from catalog.models import Item
-from recommendations.events.ingest import Actor
+from recommendations.events import Actor
 from recommendations.models import Impression, ModelVersion
 from recommendations.serving.cache import KEY_PREFIX
 
@@ -76,7 +76,7 @@ class ImpressionPage:
 
     @property
     def actor(self) -> str:
-        return f"u{self.user_id}" if self.user_id is not None else f"s{self.session_key}"
+        return Actor(user_id=self.user_id, session_key=self.session_key).key
 
 
 def impressions_log(
@@ -240,7 +240,8 @@ def impressions_forget(*, user_ids: set[int] = frozenset(), session_keys: set[st
     the rows of these actors it still holds from before now. Call it before deleting the stored rows."""
     impressions_flush()
     now = time.time()
-    markers = {_forget_key(f"u{u}"): now for u in user_ids} | {_forget_key(f"s{s}"): now for s in session_keys if s}
+    actors = [Actor(user_id=u) for u in user_ids] + [Actor(session_key=s) for s in session_keys if s]
+    markers = {_forget_key(actor.key): now for actor in actors}
     if markers:
         cache.set_many(markers, MARKER_TTL)
 

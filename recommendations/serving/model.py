@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from recommendations.training.model_store import ServingModel
+    from recommendations.training import ServingModel
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 def active_serving_model(*, cached_stamp: int | None = None) -> ServingModel | None:
     """``cached_stamp``: ``model_store.ACTIVE_STAMP_KEY`` as the caller already read it (saves a round trip)."""
     try:
-        from recommendations.training.model_store import serving_model_get
+        from recommendations.training import serving_model_get
 
         return serving_model_get(cached_stamp=cached_stamp)
     except Exception as exc:

@@ -21,12 +21,12 @@ import numpy as np
 from django.core.cache import cache
 
 from catalog.services import CATALOG_REVISION_CACHE_KEY
-from recommendations.events.ingest import DEVICES, Actor
+from common.vocabulary import DEVICES
+from recommendations.events import Actor
 from recommendations.models import RecommenderSettings
 from recommendations.serving.actors import (
     PreferenceSnapshot,
     actor_history_get,
-    actor_name,
     preference_snapshot_get,
 )
 from recommendations.serving.cache import CANDIDATES_TTL, KEY_PREFIX, actor_state_token, actor_token_key
@@ -50,7 +50,7 @@ from recommendations.serving.tables import (
     new_arrivals_get,
     popularity_table_get,
 )
-from recommendations.training.model_store import ACTIVE_STAMP_KEY
+from recommendations.training import ACTIVE_STAMP_KEY
 from recommendations.tuning import SETTINGS_CACHE_KEY, recommender_settings_get
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def serving_settings_get() -> RecommenderSettings:
 
 # --------------------------------------------------------------------------------------------- candidates
 def _candidates_key(actor: Actor) -> str:
-    return f"{KEY_PREFIX}:cand:{actor_name(actor)}"
+    return f"{KEY_PREFIX}:cand:{actor.key}"
 
 
 def _candidates_signature(*, serving, settings: RecommenderSettings, token: str, prefs: PreferenceSnapshot) -> str:
@@ -141,7 +141,7 @@ def actor_candidates_build(*, actor: Actor, prefs: PreferenceSnapshot, settings:
         serving=serving,
         table=popularity_table_get(settings=settings),
         pool=new_arrivals_get(settings=settings),
-        seed=int.from_bytes(uuid.uuid5(uuid.NAMESPACE_OID, f"{actor_name(actor)}:{token}").bytes[:8], "little"),
+        seed=int.from_bytes(uuid.uuid5(uuid.NAMESPACE_OID, f"{actor.key}:{token}").bytes[:8], "little"),
     )
 
 
@@ -164,7 +164,7 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
 
     keys = {
         "settings": SETTINGS_CACHE_KEY,
-        "token": actor_token_key(actor_name(actor)),
+        "token": actor_token_key(actor.key),
         "candidates": _candidates_key(actor),
         "ranker": RANKER_CACHE_KEY,
         "catalog": CATALOG_REVISION_CACHE_KEY,
@@ -246,7 +246,7 @@ def feed_recommendations_get(
     state = _request_state(actor=actor, page=position.page, feed_id=position.feed_id)
     settings = settings or state.settings or serving_settings_get()
     prefs = prefs or state.prefs or preference_snapshot_get(actor=actor, session=session)
-    token = state.token or actor_state_token(actor_name(actor))
+    token = state.token or actor_state_token(actor.key)
     serving = active_serving_model(cached_stamp=state.model_stamp)
     timings["setup"] = time.perf_counter() - started
 
@@ -310,7 +310,7 @@ def feed_inputs_get(*, actor: Actor, settings: RecommenderSettings, session=None
     """The inputs of the actor's first feed page under ``settings`` (unsaved ones too): candidates built for
     them and not cached. Logs nothing and starts no feed session: the admin's before/after preview."""
     prefs = preference_snapshot_get(actor=actor, session=session)
-    token = actor_state_token(actor_name(actor))
+    token = actor_state_token(actor.key)
     serving = active_serving_model()
     return FeedInputs(
         candidates=actor_candidates_build(actor=actor, prefs=prefs, settings=settings, serving=serving, token=token),

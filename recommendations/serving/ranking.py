@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from ml.utils.files import atomic_write_text
 from recommendations.models import Event, EventType, Impression, RecommenderSettings
 from recommendations.serving.candidates import SOURCES, CandidateTable
 
@@ -179,10 +178,7 @@ def ranker_train(
     path = _ranker_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**asdict(ranker), "features": list(FEATURES), "coef": list(ranker.coef)}
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as handle:
-        json.dump(payload, handle, indent=2)
-        temp = Path(handle.name)
-    os.replace(temp, path)
+    atomic_write_text(path, json.dumps(payload, indent=2))
     cache.set(RANKER_CACHE_KEY, payload, RANKER_CACHE_SECONDS)
     return RankerTrainResult(True, n, positives, f"Trained on {n} impressions ({positives} engaged), held-out AUC "
                              + (f"{auc:.3f}." if auc is not None else "not measurable (one class in the holdout)."), ranker)

@@ -8,7 +8,7 @@ import numpy as np
 from django.core.cache import cache
 
 from catalog.models import Item
-from recommendations.events.ingest import Actor
+from recommendations.events import Actor
 from recommendations.models import RecommenderSettings
 from recommendations.serving.actors import PreferenceSnapshot, preference_snapshot_get
 from recommendations.serving.cache import KEY_PREFIX

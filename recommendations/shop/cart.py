@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from catalog.models import Item
-from recommendations.events.ingest import Actor, event_ingest
+from recommendations.events import Actor, event_ingest
 from recommendations.models import EventType
 
 SESSION_CART_KEY = "vitrine_cart"

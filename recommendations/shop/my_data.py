@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from recommendations.events.selectors import event_list
+from recommendations.events import event_list
 from recommendations.shop.privacy import user_event_delete, user_history_reset
 
 HISTORY_PAGE_SIZE = 50

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 
 from catalog.models import Category, Item
 from catalog.selectors import category_descendant_ids
-from recommendations.events.ingest import Actor, event_ingest
+from recommendations.events import Actor, event_ingest
 from recommendations.models import EventType
 from users.models import User
 from users.selectors import preferences_get

@@ -19,8 +19,9 @@ from catalog.selectors import (
     item_list,
 )
 from catalog.views import PAGE_SIZE
+from recommendations.events import actor_from_request
 from recommendations.serving import items_also_bought, popular_items, similar_items_get
-from recommendations.shop.views import for_you_context, site_actor
+from recommendations.shop.views import for_you_context
 
 HOME_POPULAR_LIMIT = 12
 SIMILAR_LIMIT = 8
@@ -67,7 +68,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if item is None:
         raise Http404("No such item.")
     ancestors = [*category_ancestors(category=item.category), item.category]
-    similar = similar_items_get(item=item, actor=site_actor(request, create=False), n=SIMILAR_LIMIT, session=request.session)
+    similar = similar_items_get(item=item, actor=actor_from_request(request, create=False), n=SIMILAR_LIMIT, session=request.session)
     context = {
         "item": item,
         "ancestors": ancestors,

@@ -11,8 +11,7 @@ from django.db import transaction
 
 from common.services import cache_invalidate_around_commit
 from recommendations.models import Event, Impression
-from recommendations.serving.cache import actor_state_touch
-from recommendations.serving.impressions import impressions_claim, impressions_forget
+from recommendations.serving import actor_state_touch, impressions_claim, impressions_forget
 from users.models import User
 
 EXPORT_CHUNK = 2000

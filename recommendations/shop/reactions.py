@@ -9,9 +9,9 @@ import uuid
 from django.core.exceptions import ValidationError
 
 from catalog.models import Item
-from recommendations.events.ingest import Actor, IngestResult, event_ingest
+from recommendations.events import Actor, IngestResult, event_ingest
 from recommendations.models import EventType
-from recommendations.serving.actors import SESSION_PREFERENCES_KEY
+from recommendations.serving import SESSION_PREFERENCES_KEY
 
 REACTIONS = {"like": EventType.LIKE, "skip": EventType.SKIP}
 

@@ -16,7 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from catalog.selectors import category_list_with_counts, category_tree, item_get
-from recommendations.events.ingest import Actor, EventBatchError
+from common.exceptions import ErrorCode, error_from_exception, json_error_response, json_response_from_error
+from common.views import wants_json
+from recommendations.events import Actor, EventBatchError, actor_from_request
 from recommendations.serving import (
     CursorError,
     FeedbackError,
@@ -38,21 +40,6 @@ SWIPE_BATCH = 1
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def site_actor(request: HttpRequest, *, create: bool = True) -> Actor | None:
-    """The signed-in user, or the browser session (created when ``create``; else None without one)."""
-    if request.user.is_authenticated:
-        return Actor(user_id=request.user.pk)
-    if not request.session.session_key:
-        if not create:
-            return None
-        request.session.save()
-    return Actor(session_key=request.session.session_key)
-
-
-def wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 def safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
@@ -121,12 +108,12 @@ def react(request: HttpRequest) -> HttpResponse:
     reaction = request.POST.get("reaction", "")
     try:
         result = reaction_record(
-            actor=site_actor(request), item=item, reaction=reaction, surface=request.POST.get("surface", "feed"),
+            actor=actor_from_request(request), item=item, reaction=reaction, surface=request.POST.get("surface", "feed"),
             client_event_id=request.POST.get("client_event_id", ""), request_id=request.POST.get("request_id", ""),
         )
     except (ValidationError, EventBatchError) as error:
         if wants_json(request):
-            return JsonResponse({"detail": str(getattr(error, "message", error))}, status=400)
+            return json_response_from_error(error_from_exception(error))
         messages.error(request, "That did not work; please try again.")
         return redirect(safe_next(request, item.get_absolute_url()))
     if wants_json(request):
@@ -145,11 +132,11 @@ def not_interested(request: HttpRequest) -> HttpResponse:
     scope = request.POST.get("scope", "item")
     try:
         result = feedback_not_interested(
-            actor=site_actor(request), item=item, scope=scope, request_id=request.POST.get("request_id", ""), session=request.session
+            actor=actor_from_request(request), item=item, scope=scope, request_id=request.POST.get("request_id", ""), session=request.session
         )
     except FeedbackError as error:
         if wants_json(request):
-            return JsonResponse({"detail": str(error)}, status=400)
+            return json_error_response(detail=str(error), code=ErrorCode.INVALID)
         messages.error(request, str(error))
         return redirect(safe_next(request, reverse("home")))
     if wants_json(request):
@@ -166,7 +153,7 @@ def not_interested(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def not_interested_undo_view(request: HttpRequest, item_id: int) -> HttpResponse:
-    not_interested_undo(actor=site_actor(request), item_id=item_id, session=request.session)
+    not_interested_undo(actor=actor_from_request(request), item_id=item_id, session=request.session)
     if wants_json(request):
         return JsonResponse({"item": item_id, "hidden": False})
     messages.success(request, "The item can be recommended again.")
@@ -192,7 +179,7 @@ def _swipe_page(request: HttpRequest, actor: Actor, cursor: str) -> Recommendati
 
 def swipe(request: HttpRequest) -> HttpResponse:
     """One card at a time: like or skip (buttons, arrow keys, touch). Works as plain forms without JavaScript."""
-    actor = site_actor(request)
+    actor = actor_from_request(request)
     page = _swipe_page(request, actor, request.GET.get("cursor", ""))
     cards = [card_data(entry, request_id=page.request_id) for entry in page.items]
     return render(request, "recommendations/swipe.html", {"page": page, "cards": cards})
@@ -205,7 +192,7 @@ def swipe_decide(request: HttpRequest) -> HttpResponse:
     item = item_get(item_id=item_id) if item_id is not None else None
     if item is None:
         raise Http404("No such item.")
-    actor = site_actor(request)
+    actor = actor_from_request(request)
     cursor = request.POST.get("cursor", "")[:1000]
     try:
         reaction_record(
@@ -214,7 +201,7 @@ def swipe_decide(request: HttpRequest) -> HttpResponse:
         )
     except (ValidationError, EventBatchError) as error:
         if wants_json(request):
-            return JsonResponse({"detail": str(getattr(error, "message", error))}, status=400)
+            return json_response_from_error(error_from_exception(error))
         messages.error(request, "That did not work; please try again.")
         return redirect("swipe")
     if not wants_json(request):
@@ -324,10 +311,10 @@ def cart_add_view(request: HttpRequest, item_id: int) -> HttpResponse:
         raise Http404("No such item.")
     quantity = post_int(request, "quantity") or 1
     try:
-        current = cart_add(session=request.session, actor=site_actor(request), item=item, quantity=quantity)
+        current = cart_add(session=request.session, actor=actor_from_request(request), item=item, quantity=quantity)
     except ValidationError as error:
         if wants_json(request):
-            return JsonResponse({"detail": error.messages[0]}, status=400)
+            return json_response_from_error(error_from_exception(error))
         messages.error(request, error.messages[0])
         return redirect(item.get_absolute_url())
     if wants_json(request):
@@ -348,7 +335,7 @@ def cart_remove_view(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def cart_checkout_view(request: HttpRequest) -> HttpResponse:
     try:
-        order = cart_checkout(session=request.session, actor=site_actor(request))
+        order = cart_checkout(session=request.session, actor=actor_from_request(request))
     except ValidationError as error:
         messages.error(request, error.messages[0])
         return redirect("cart")

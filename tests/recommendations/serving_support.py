@@ -99,7 +99,7 @@ def serving_model_fit(world: World, *, with_index: bool = True) -> ServingModel:
 
 
 def install_model(monkeypatch, serving: ServingModel | None) -> None:
-    monkeypatch.setattr("recommendations.training.model_store.serving_model_get", lambda **_: serving)
+    monkeypatch.setattr("recommendations.training.serving_model_get", lambda **_: serving)
 
 
 def event_add(*, item: Item, user: User | None = None, session_key: str = "", kind: str = "view", minutes_ago: float = 1.0) -> None:

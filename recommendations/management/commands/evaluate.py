@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from catalog.models import Category, Item
+from recommendations.events import Actor
 from recommendations.models import Event
 from recommendations.tuning import recommender_settings_get
 
@@ -42,7 +43,7 @@ def _event_arrays(*, since: dt.datetime | None, include_anonymous: bool, chunk_s
     while batch := list(islice(rows, chunk_size)):
         n = len(batch)
         if include_anonymous:
-            actors = np.array([f"u{r[0]}" if r[0] is not None else f"s{r[1]}" for r in batch])
+            actors = np.array([Actor(user_id=r[0], session_key=r[1] or "").key for r in batch])
         else:
             actors = np.fromiter((r[0] for r in batch), np.int64, n)
         chunks.append({

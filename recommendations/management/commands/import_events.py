@@ -5,7 +5,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from catalog.services import ImportFileError
 from common.management_import import ImportCommand
-from recommendations.events.importers import event_import_file
+from recommendations.events import event_import_file
 from recommendations.models import EventType
 
 PROGRESS_EVERY = 100_000

@@ -44,7 +44,7 @@ def test_a_store_that_raises_means_no_model(world, monkeypatch):
     def broken(**_):
         raise RuntimeError("artifact store unreachable")
 
-    monkeypatch.setattr("recommendations.training.model_store.serving_model_get", broken)
+    monkeypatch.setattr("recommendations.training.serving_model_get", broken)
     page = feed_recommendations_get(actor=Actor(user_id=world.user_of_group(1).pk), n=10)
     assert page.degraded and len(page.items) == 10
 
