@@ -43,7 +43,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ml.utils.arrays import sorted_lookup
+from ml.utils.arrays import sorted_lookup, unit_rows
 
 __all__ = [
     "RANKING_METRICS",
@@ -444,8 +444,7 @@ def intra_list_diversity_embedding(recommended: np.ndarray, embeddings: np.ndarr
         raise ValueError(f"embeddings must be 2-D (n_items, dim), got shape {emb.shape}")
     if np.asarray(recommended).size and np.max(recommended) >= emb.shape[0]:
         raise ValueError(f"recommended item index {np.max(recommended)} outside embeddings of {emb.shape[0]} items")
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    unit = emb / np.where(norms > 0, norms, 1.0)
+    unit = unit_rows(emb, dtype=np.float64)
 
     def distance(chunk, valid):
         vecs = unit[np.where(valid, chunk, 0)]
