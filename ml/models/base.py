@@ -1,3 +1,4 @@
+# Over 400 lines because the Recommender interface (ranking, fold-in, similar items, artifacts) is one class; FactorModel and topk/als_fold_in are its shared scoring path.
 """The one recommender interface every Vitrine model implements.
 
 Conventions (implicit / RecTools / scikit-learn):
