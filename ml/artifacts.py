@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from ml.utils.files import atomic_path, atomic_write_bytes
 
 __all__ = [
     "ArtifactError",
@@ -58,24 +59,10 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_checksums(directory: str | os.PathLike, filenames: Iterable[str]) -> None:
     directory = Path(directory)
     lines = [f"{sha256_file(directory / name)}  {name}\n" for name in sorted(set(filenames))]
-    _atomic_write_bytes(directory / CHECKSUM_FILE, "".join(lines).encode())
+    atomic_write_bytes(directory / CHECKSUM_FILE, "".join(lines).encode())
 
 
 def verify_checksums(directory: str | os.PathLike) -> list[str]:
@@ -127,16 +114,10 @@ def write_artifact(
     for key, arr in arrays.items():
         if isinstance(arr, np.ndarray) and arr.dtype.kind == "O":
             raise TypeError(f"array {key!r} has object dtype; artifacts never use pickle")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".arrays.", suffix=".npz")
-    os.close(fd)
-    try:
+    with atomic_path(directory / ARRAYS_FILE, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, directory / ARRAYS_FILE)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     cfg = {"format_version": FORMAT_VERSION, **config}
-    _atomic_write_bytes(directory / CONFIG_FILE, json.dumps(cfg, indent=2, sort_keys=True).encode())
+    atomic_write_bytes(directory / CONFIG_FILE, json.dumps(cfg, indent=2, sort_keys=True).encode())
     write_checksums(directory, [CONFIG_FILE, ARRAYS_FILE, *extra_files])
     return directory
 

@@ -1,3 +1,4 @@
+# Over 400 lines because it is one concern: the file formats (generic CSV, MovieLens, catalogues) share the sniffing and chunked parsing.
 """Loading interaction logs and item metadata from files, chunk by chunk.
 
 Nothing here builds Python objects per row for long: each chunk of lines becomes a handful of numpy

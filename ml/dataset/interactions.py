@@ -20,15 +20,16 @@ seconds), :meth:`Interactions.from_matrix` (tests) or :meth:`Interactions.from_l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from ml.dataset.events import compact_ids, event_columns, id_codes, kcore_masks
 from ml.dataset.features import ItemFeatures
-from ml.dataset.ids import IdMap, normalize_ids
-from ml.dataset.log import AGGREGATES, SECONDS_PER_DAY, Aggregate, EventLog, aggregate_pairs, to_unix_seconds
+from ml.dataset.ids import IdMap
+from ml.dataset.log import AGGREGATES, Aggregate, EventLog, aggregate_pairs
 from ml.utils.arrays import isin_sorted
 
 __all__ = ["Interactions"]
@@ -148,7 +149,7 @@ class Interactions:
         Without ``timestamps`` the input order serves as time (``0, 1, 2, ...``);
         ``half_life_days`` then raises.
         """
-        cols = _event_columns(
+        cols = event_columns(
             user_ids=user_ids,
             item_ids=item_ids,
             event_types=event_types,
@@ -161,8 +162,8 @@ class Interactions:
             half_life_days=half_life_days,
             now=now,
         )
-        user_values, cols.user, user_known = _codes(cols.user, user_map)
-        item_values, cols.item, item_known = _codes(cols.item, item_map)
+        user_values, cols.user, user_known = id_codes(cols.user, user_map)
+        item_values, cols.item, item_known = id_codes(cols.item, item_map)
         keep = (cols.weight != 0) & user_known & item_known
         n_u = len(user_map) if user_map is not None else len(user_values)
         n_i = len(item_map) if item_map is not None else len(item_values)
@@ -171,7 +172,7 @@ class Interactions:
         sel = sel[np.argsort(cols.timestamp[sel], kind="stable")]  # time order from here on
         cols = cols.take(sel)
 
-        user_ok, item_ok = _kcore(
+        user_ok, item_ok = kcore_masks(
             cols,
             n_u,
             n_i,
@@ -183,9 +184,9 @@ class Interactions:
         )
         ev_keep = user_ok[cols.user] & item_ok[cols.item]
         if user_map is None:
-            user_map, cols.user = _compact(user_values, user_ok, cols.user)
+            user_map, cols.user = compact_ids(user_values, user_ok, cols.user)
         if item_map is None:
-            item_map, cols.item = _compact(item_values, item_ok, cols.item)
+            item_map, cols.item = compact_ids(item_values, item_ok, cols.item)
 
         cols = cols.take(np.flatnonzero(ev_keep))
         if item_features is not None:
@@ -321,191 +322,3 @@ class Interactions:
     def active_users(self) -> np.ndarray:
         """Indices of users with at least one positive interaction."""
         return np.flatnonzero(self.user_counts() > 0)
-
-
-# ------------------------------------------------------------- from_events, step by step
-@dataclass
-class _Columns:
-    """Per-event columns while :meth:`Interactions.from_events` works on them.
-
-    ``user`` / ``item`` hold the raw external ids until :func:`_codes` turns them into
-    integer codes; ``weight`` stays float64 until the matrix is aggregated.
-    """
-
-    user: np.ndarray
-    item: np.ndarray
-    weight: np.ndarray
-    timestamp: np.ndarray
-    event_type: np.ndarray | None = None
-    value: np.ndarray | None = None
-    context: dict[str, np.ndarray] | None = None
-
-    def take(self, index: np.ndarray) -> _Columns:
-        def pick(col: Any) -> Any:
-            if isinstance(col, dict):
-                return {key: arr[index] for key, arr in col.items()}
-            return None if col is None else col[index]
-
-        return _Columns(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
-
-    def to_log(self) -> EventLog:
-        return EventLog(
-            user_index=self.user,
-            item_index=self.item,
-            weight=self.weight,
-            timestamp=self.timestamp,
-            event_type=self.event_type,
-            value=self.value,
-            context=self.context,
-        )
-
-
-def _timestamps(timestamps: Any, n: int, half_life_days: float | None) -> np.ndarray:
-    """Unix seconds per event, or the input order ``0, 1, 2, ...`` without timestamps."""
-    if timestamps is None:
-        if half_life_days is not None:
-            raise ValueError("half_life_days needs timestamps")
-        return np.arange(n, dtype=np.float64)
-    ts = to_unix_seconds(timestamps)
-    if len(ts) != n:
-        raise ValueError("timestamps length differs from user_ids")
-    return ts
-
-
-def _type_weights(event_types: Any, event_type_weights: dict[str, float] | None, n: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(weight, event_type)``: the event-type weight of every event (1 without a dict)."""
-    weight = np.ones(n, dtype=np.float64)
-    if event_types is None:
-        if event_type_weights is not None:
-            raise ValueError("event_type_weights given without event_types")
-        return weight, None
-    et = np.asarray(event_types).astype(str)
-    if len(et) != n:
-        raise ValueError("event_types length differs from user_ids")
-    if event_type_weights is not None:
-        weight = np.zeros(n, dtype=np.float64)  # types missing from the dict: 0
-        for etype, w in event_type_weights.items():
-            weight[et == etype] = float(w)
-    return weight, et
-
-
-def _value_weights(
-    weight: np.ndarray, values: Any, value_weighting: bool, min_value: float | None, n: int
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(weight, values)``: ``weight`` times the value (``value_weighting``), 0 below ``min_value``."""
-    if values is None:
-        if value_weighting or min_value is not None:
-            raise ValueError("value_weighting / min_value need values")
-        return weight, None
-    vals = np.asarray(values, dtype=np.float64)
-    if len(vals) != n:
-        raise ValueError("values length differs from user_ids")
-    if value_weighting:
-        weight = weight * vals
-    if min_value is not None:
-        weight = np.where(vals >= min_value, weight, 0.0)
-    return weight, vals
-
-
-def _context_columns(context: dict[str, Any] | None, n: int) -> dict[str, np.ndarray] | None:
-    if context is None:
-        return None
-    ctx = {str(key): np.asarray(arr) for key, arr in context.items()}
-    for key, arr in ctx.items():
-        if len(arr) != n:
-            raise ValueError(f"context[{key!r}] length differs from user_ids")
-    return ctx
-
-
-def _time_decay(weight: np.ndarray, ts: np.ndarray, half_life_days: float | None, now: float | None) -> np.ndarray:
-    """``weight * 0.5 ** (age_days / half_life_days)``, age measured from ``now`` (default: latest event)."""
-    if half_life_days is None:
-        return weight
-    if half_life_days <= 0:
-        raise ValueError("half_life_days must be > 0")
-    ref = float(ts.max()) if (now is None and len(ts)) else float(now or 0.0)
-    age_days = np.maximum(ref - ts, 0.0) / SECONDS_PER_DAY
-    return weight * np.exp2(-age_days / float(half_life_days))
-
-
-def _event_columns(
-    *,
-    user_ids: Any,
-    item_ids: Any,
-    event_types: Any,
-    values: Any,
-    context: dict[str, Any] | None,
-    timestamps: Any,
-    event_type_weights: dict[str, float] | None,
-    value_weighting: bool,
-    min_value: float | None,
-    half_life_days: float | None,
-    now: float | None,
-) -> _Columns:
-    """Validated per-event columns in input order, with the final float64 weight of every event."""
-    users = normalize_ids(user_ids)
-    items = normalize_ids(item_ids)
-    n = len(users)
-    if len(items) != n:
-        raise ValueError(f"user_ids has {n} rows but item_ids has {len(items)}")
-    ts = _timestamps(timestamps, n, half_life_days)
-    weight, et = _type_weights(event_types, event_type_weights, n)
-    weight, vals = _value_weights(weight, values, value_weighting, min_value, n)
-    ctx = _context_columns(context, n)
-    weight = np.nan_to_num(_time_decay(weight, ts, half_life_days, now), nan=0.0)
-    return _Columns(users, items, weight, ts, et, vals, ctx)
-
-
-def _codes(raw: np.ndarray, id_map: IdMap | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | bool]:
-    """``(unique values or None, integer code per event, known mask)``.
-
-    With a map, codes are its indices and ids unknown to it are masked out; without one,
-    codes index the sorted unique values (every event is known).
-    """
-    if id_map is not None:
-        code = id_map.to_index(raw, missing="ignore")
-        return None, code, code >= 0
-    values, code = np.unique(raw, return_inverse=True)
-    return values, code.reshape(-1), True
-
-
-def _kcore(
-    cols: _Columns,
-    n_users: int,
-    n_items: int,
-    aggregate: Aggregate,
-    *,
-    min_user_interactions: int,
-    min_item_interactions: int,
-    prune_users: bool,
-    prune_items: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(user_ok, item_ok)`` masks after the iterative k-core on distinct positive pairs.
-
-    Users (items) without a positive pair are dropped only when ``prune_users``
-    (``prune_items``), i.e. when no map was given.
-    """
-    width = max(n_items, 1)
-    keys, _, agg = aggregate_pairs(cols.user, cols.item, cols.weight, width, aggregate)
-    pos = agg > 0
-    pu, pi = keys[pos] // width, keys[pos] % width
-    user_ok = np.ones(n_users, dtype=bool)
-    item_ok = np.ones(n_items, dtype=bool)
-    if prune_users:
-        user_ok &= np.bincount(pu, minlength=n_users) > 0
-    if prune_items:
-        item_ok &= np.bincount(pi, minlength=n_items) > 0
-    if min_user_interactions <= 1 and min_item_interactions <= 1:
-        return user_ok, item_ok
-    while True:
-        alive = user_ok[pu] & item_ok[pi]
-        new_u = user_ok & (np.bincount(pu[alive], minlength=n_users) >= min_user_interactions)
-        new_i = item_ok & (np.bincount(pi[alive], minlength=n_items) >= min_item_interactions)
-        if np.array_equal(new_u, user_ok) and np.array_equal(new_i, item_ok):
-            return user_ok, item_ok
-        user_ok, item_ok = new_u, new_i
-
-
-def _compact(values: np.ndarray, ok: np.ndarray, codes: np.ndarray) -> tuple[IdMap, np.ndarray]:
-    """Map of the surviving ``values[ok]`` and the codes renumbered into it."""
-    return IdMap(values[ok]), (np.cumsum(ok) - 1)[codes]

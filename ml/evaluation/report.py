@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ml.utils.files import atomic_write_text
+
 __all__ = [
     "format_table",
     "grouped_bar_chart",
@@ -128,10 +130,7 @@ def to_jsonable(obj: Any) -> Any:
 def write_json(payload: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(payload), indent=2, sort_keys=False, allow_nan=False) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(to_jsonable(payload), indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
 def grouped_bar_chart(ax, labels: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str = "", ylabel: str = "", log: bool = False) -> None:

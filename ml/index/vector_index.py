@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ml.artifacts import sha256_file
+from ml.utils.files import atomic_path, atomic_write_text
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
@@ -100,19 +100,12 @@ class VectorIndex:
         faiss = _faiss()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=".tmp", delete=False) as handle:
-            temp_path = Path(handle.name)
-        try:
+        with atomic_path(directory / INDEX_FILE) as temp_path:
             faiss.write_index(self.index_, str(temp_path))
-            with open(temp_path, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temp_path, directory / INDEX_FILE)
-        finally:
-            temp_path.unlink(missing_ok=True)
         checksum = sha256_file(directory / INDEX_FILE)
         meta = {"format_version": FORMAT_VERSION, "kind": self.kind_, "n_items": self.n_items_, "dim": self.dim_,
                 "config": asdict(self.config), "sha256": checksum}
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2))
+        atomic_write_text(directory / META_FILE, json.dumps(meta, indent=2))
         return {INDEX_FILE: checksum, META_FILE: sha256_file(directory / META_FILE)}
 
     @classmethod

@@ -1,3 +1,4 @@
+# Over 400 lines because the Recommender interface (ranking, fold-in, similar items, artifacts) is one class; FactorModel and topk/als_fold_in are its shared scoring path.
 """The one recommender interface every Vitrine model implements.
 
 Conventions (implicit / RecTools / scikit-learn):
@@ -69,6 +70,7 @@ from sklearn.base import BaseEstimator
 
 from ml.artifacts import ArtifactError, pack_state, read_artifact, unpack_state, write_artifact
 from ml.dataset import Interactions
+from ml.utils.arrays import unit_rows
 
 __all__ = ["Recommender", "FactorModel", "NotFittedError", "topk", "als_fold_in", "ArtifactError"]
 
@@ -624,9 +626,7 @@ class FactorModel(Recommender):
     def _similar_scores(self, item_indices: np.ndarray, item_subset: np.ndarray | None = None) -> np.ndarray:
         normed = self._cache.get("normed_items")
         if normed is None:
-            V = np.asarray(self.item_factors_, dtype=np.float32)
-            norms = np.linalg.norm(V, axis=1, keepdims=True)
-            normed = self._cache["normed_items"] = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
+            normed = self._cache["normed_items"] = unit_rows(self.item_factors_)
         right = normed if item_subset is None else normed[item_subset]
         return normed[item_indices] @ right.T
 

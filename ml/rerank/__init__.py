@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ml.utils.arrays import minmax_scale, unit_rows
+
 __all__ = ["RerankConfig", "effective_lambda", "slot_plan", "rerank"]
 
 
@@ -88,13 +90,51 @@ class RerankConfig:
     fallback: tuple[int, ...] | None = None  # groups tried, in order, when a slot's group has nothing left
 
 
-def _minmax(values: np.ndarray) -> np.ndarray:
-    if len(values) == 0:
-        return values
-    low, high = float(values.min()), float(values.max())
-    if high - low < 1e-12:
-        return np.ones_like(values)
-    return (values - low) / (high - low)
+def _checked_inputs(
+    relevance: np.ndarray, categories: np.ndarray, groups: np.ndarray | None, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(relevance (m, n_groups) float64, categories (m,) int64, membership (m, n_groups) bool)``; raises ``ValueError``."""
+    relevance = np.asarray(relevance, dtype=np.float64)
+    categories = np.asarray(categories, dtype=np.int64)
+    m = len(relevance)
+    if relevance.ndim == 1:
+        relevance = np.repeat(relevance[:, None], n_groups, axis=1)
+    if relevance.shape != (m, n_groups):
+        raise ValueError(f"relevance must have shape ({m},) or ({m}, {n_groups})")
+    if categories.shape != (m,):
+        raise ValueError("categories must have one entry per candidate")
+    groups = np.zeros(m, dtype=np.int64) if groups is None else np.asarray(groups)
+    if groups.ndim == 2:
+        if groups.shape != (m, n_groups):
+            raise ValueError(f"a membership matrix must have shape ({m}, {n_groups})")
+        return relevance, categories, groups.astype(bool)
+    if groups.shape != (m,):
+        raise ValueError("groups must have one entry per candidate")
+    groups = groups.astype(np.int64)
+    if m and (groups.min() < 0 or groups.max() >= n_groups):
+        raise ValueError(f"groups must be in [0, {n_groups})")
+    membership = np.zeros((m, n_groups), dtype=bool)
+    membership[np.arange(m), groups] = True
+    return relevance, categories, membership
+
+
+def _best_pick(
+    base: list[np.ndarray], penalty: np.ndarray, order_of_groups: list[int], capped: np.ndarray | None
+) -> tuple[int, int]:
+    """``(candidate, group)`` of the next pick, ``(-1, -1)`` when no group has a candidate left.
+
+    With ``capped`` (candidates whose category is full), the cap is respected in every group first
+    (a group with nothing uncapped left passes to the next), then relaxed.
+    """
+    for relax in ((False, True) if capped is not None else (True,)):
+        for group in order_of_groups:
+            value = base[group] - penalty
+            if not relax:
+                value[capped] = -np.inf
+            best = int(np.argmax(value))
+            if value[best] != -np.inf:
+                return best, group
+    return -1, -1
 
 
 def rerank(
@@ -113,45 +153,21 @@ def rerank(
     ``config.shares``, default all 0), or a boolean ``(n_candidates, n_groups)`` membership matrix for
     candidates that may fill slots of several groups; ``embeddings``: optional ``(n_candidates, d)``.
     """
-    relevance = np.asarray(relevance, dtype=np.float64)
-    categories = np.asarray(categories, dtype=np.int64)
-    m = len(relevance)
     n_groups = len(config.shares)
-    if relevance.ndim == 1:
-        relevance = np.repeat(relevance[:, None], n_groups, axis=1)
-    if relevance.shape != (m, n_groups):
-        raise ValueError(f"relevance must have shape ({m},) or ({m}, {n_groups})")
-    if categories.shape != (m,):
-        raise ValueError("categories must have one entry per candidate")
-    if groups is None:
-        groups = np.zeros(m, dtype=np.int64)
-    groups = np.asarray(groups)
-    if groups.ndim == 2:
-        if groups.shape != (m, n_groups):
-            raise ValueError(f"a membership matrix must have shape ({m}, {n_groups})")
-        membership = groups.astype(bool)
-    else:
-        if groups.shape != (m,):
-            raise ValueError("groups must have one entry per candidate")
-        groups = groups.astype(np.int64)
-        if m and (groups.min() < 0 or groups.max() >= n_groups):
-            raise ValueError(f"groups must be in [0, {n_groups})")
-        membership = np.zeros((m, n_groups), dtype=bool)
-        membership[np.arange(m), groups] = True
+    relevance, categories, membership = _checked_inputs(relevance, categories, groups, n_groups)
+    m = len(relevance)
     n = min(int(config.n), m)
     if n <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     lam = float(np.clip(config.mmr_lambda, 0.0, 1.0))
     # Work in descending (first-group) relevance order: argmax then breaks ties by it, then by input position.
     order = np.lexsort((np.arange(m), -relevance[:, 0]))
-    rel = np.column_stack([_minmax(relevance[:, g]) for g in range(n_groups)])[order]
+    rel = np.column_stack([minmax_scale(relevance[:, g]) for g in range(n_groups)])[order]
     membership = membership[order]
     _, category_code = np.unique(categories[order], return_inverse=True)
     unit = None
     if embeddings is not None:
-        embeddings = np.asarray(embeddings, dtype=np.float32)[order]
-        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-        unit = np.divide(embeddings, norms, out=np.zeros_like(embeddings), where=norms > 0)
+        unit = unit_rows(np.asarray(embeddings, dtype=np.float32)[order])
     fallback = list(config.fallback) if config.fallback is not None else list(np.argsort(-np.asarray(config.shares), kind="stable"))
     plan = slot_plan(n, config.shares).tolist()
     group_orders = {group: [group] + [g for g in fallback if g != group] for group in range(n_groups)}
@@ -167,20 +183,7 @@ def rerank(
     pick_groups: list[int] = []
     for position in range(n):
         penalty = sum_sim * ((1.0 - lam) / max(len(picks), 1))
-        order_of_groups = group_orders[plan[position]]
-        choice, filled_group = -1, -1
-        # Respect the cap in every group first (a group with nothing uncapped left passes to the next), then relax it.
-        for relax in ((False, True) if any_capped else (True,)):
-            for group in order_of_groups:
-                value = base[group] - penalty
-                if not relax:
-                    value[capped] = -np.inf
-                best = int(np.argmax(value))
-                if value[best] != -np.inf:
-                    choice, filled_group = best, group
-                    break
-            if choice >= 0:
-                break
+        choice, filled_group = _best_pick(base, penalty, group_orders[plan[position]], capped if any_capped else None)
         if choice < 0:
             break
         picks.append(choice)

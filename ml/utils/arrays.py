@@ -74,7 +74,8 @@ def unit_rows(matrix: np.ndarray, dtype: np.dtype | type | None = np.float32) ->
     ----------
     matrix : ndarray, shape (n, d)
     dtype : numpy dtype, optional
-        Output dtype (default float32, the scoring precision); ``None`` keeps the input's.
+        Output dtype (default float32, the scoring precision); ``None`` keeps the input's
+        (float64 for integers).
 
     Returns
     -------
@@ -82,5 +83,7 @@ def unit_rows(matrix: np.ndarray, dtype: np.dtype | type | None = np.float32) ->
         A new array (the input is never modified).
     """
     m = np.asarray(matrix, dtype=dtype)
+    if m.dtype.kind not in "fc":
+        m = m.astype(np.float64)
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)

@@ -82,7 +82,7 @@ class Command(BaseCommand):
     help = "Fit recommenders on a split of the stored events and print a leaderboard (nothing is activated)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        from ml.evaluate import SPLITS
+        from ml.cli.evaluate import SPLITS
 
         parser.add_argument("--models", default=None, help="Comma-separated registry names (default: the configured training models).")
         parser.add_argument("--split", default="temporal", choices=SPLITS)
@@ -99,7 +99,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options) -> None:
-        from ml.evaluate import UsageError, parse_models, print_leaderboard, run_leaderboard, split_data
+        from ml.cli.evaluate import UsageError, parse_models, print_leaderboard, run_leaderboard, split_data
         from ml.evaluation.report import write_report
 
         try:
@@ -153,7 +153,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _check(options) -> None:
-        from ml.evaluate import UsageError
+        from ml.cli.evaluate import UsageError
 
         if options["k"] <= 0:
             raise UsageError("--k must be positive")
@@ -165,7 +165,7 @@ class Command(BaseCommand):
     @staticmethod
     def _interactions(arrays: dict[str, np.ndarray], weights: dict[str, float], min_user_interactions: int):
         from ml.dataset import Interactions
-        from ml.evaluate import UsageError
+        from ml.cli.evaluate import UsageError
 
         try:
             data = Interactions.from_events(

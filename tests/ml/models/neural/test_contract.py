@@ -8,17 +8,16 @@ layers), not different algorithms.
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from ml.models.neural.bert4rec import BERT4Rec  # noqa: E402
-from ml.models.neural.fm import FactorizationMachine  # noqa: E402
-from ml.models.neural.lightgcn import LightGCN  # noqa: E402
-from ml.models.neural.multivae import MultiVAE  # noqa: E402
-from ml.models.neural.ncf import NCF  # noqa: E402
-from ml.models.neural.sasrec import SASRec  # noqa: E402
-from ml.models.neural.widedeep import WideDeep  # noqa: E402
-from tests.ml.contract import RecommenderContract  # noqa: E402
+from ml.models.neural.bert4rec import BERT4Rec
+from ml.models.neural.fm import FactorizationMachine
+from ml.models.neural.lightgcn import LightGCN
+from ml.models.neural.multivae import MultiVAE
+from ml.models.neural.ncf import NCF
+from ml.models.neural.sasrec import SASRec
+from ml.models.neural.widedeep import WideDeep
+from tests.ml.contract import RecommenderContract
 
 CPU = dict(device="cpu", random_state=0)
 

@@ -6,6 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from ml.evaluation import metrics as M
+from ml.evaluation.metrics import diversity
 
 
 def rel_matrix(rows: list[dict[int, float] | set[int]], n_items: int) -> sp.csr_matrix:
@@ -203,7 +204,7 @@ def test_pairwise_metrics_chunk_consistently(monkeypatch):
     rec = rng.integers(-1, 30, size=(50, 6))
     cats = rng.integers(0, 4, size=30)
     full = M.intra_list_diversity_category(rec, cats)
-    monkeypatch.setattr(M, "_PAIR_CHUNK", 7)
+    monkeypatch.setattr(diversity, "_PAIR_CHUNK", 7)  # the chunk size lives with the pairwise metrics
     assert M.intra_list_diversity_category(rec, cats) == pytest.approx(full)
 
 

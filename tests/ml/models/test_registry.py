@@ -45,5 +45,5 @@ def test_registry_and_core_are_import_light():
         "bad = [m for m in ('django', 'torch', 'faiss') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=120)
