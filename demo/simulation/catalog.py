@@ -12,6 +12,7 @@ import numpy as np
 
 from demo.simulation.rhythms import DAY
 from demo.simulation.specs import CategorySpec, Style, Subcategory
+from ml.utils.arrays import unit_rows
 
 LATENT_DIM = 16
 
@@ -69,8 +70,7 @@ class SimCatalog:
 
 
 def _unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
-    rows = rng.normal(size=(n, LATENT_DIM))
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return unit_rows(rng.normal(size=(n, LATENT_DIM)), dtype=None)
 
 
 def _category_tree(specs: tuple[CategorySpec, ...]) -> tuple[list[SimCategory], list[int], list[Subcategory]]:

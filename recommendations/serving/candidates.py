@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from catalog.models import Item
+from ml.utils.arrays import minmax_scale, sorted_lookup
 from recommendations.models import RecommenderSettings
 from recommendations.serving.actors import ActorHistory, PreferenceSnapshot
 from recommendations.serving.sources import (
@@ -26,7 +27,7 @@ from recommendations.serving.sources import (
     source_popular,
     source_trending,
 )
-from recommendations.serving.tables import NewArrivals, PopularityTable, sorted_lookup
+from recommendations.serving.tables import NewArrivals, PopularityTable
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +70,7 @@ class CandidateTable:
 
 def _scale(raw: np.ndarray) -> np.ndarray:
     """Min-max to [0.1, 1]: membership in a source always counts a little."""
-    raw = np.asarray(raw, dtype=np.float64)
-    if len(raw) == 0:
-        return raw.astype(np.float32)
-    low, high = float(raw.min()), float(raw.max())
-    if high - low < 1e-12:
-        return np.ones(len(raw), dtype=np.float32)
-    return (0.1 + 0.9 * (raw - low) / (high - low)).astype(np.float32)
+    return minmax_scale(np.asarray(raw, dtype=np.float64), low=0.1).astype(np.float32)
 
 
 # -------------------------------------------------------------------------------------------------- merge
@@ -189,7 +184,7 @@ def _items_meta(*, item_ids: np.ndarray, table: PopularityTable, pool: NewArriva
     category[hit], created[hit] = table.category_ids[in_table[hit]], table.created_ts[in_table[hit]]
     if len(pool.item_ids):
         pool_sorter = np.argsort(pool.item_ids, kind="stable")
-        in_pool = sorted_lookup(pool.item_ids[pool_sorter], pool_sorter, item_ids)
+        in_pool = sorted_lookup(pool.item_ids[pool_sorter], np.asarray(item_ids, dtype=np.int64), pool_sorter)
         hit = (category < 0) & (in_pool >= 0)
         category[hit], created[hit] = pool.category_ids[in_pool[hit]], pool.created_ts[in_pool[hit]]
     unknown = item_ids[category < 0]

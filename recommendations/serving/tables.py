@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from catalog.models import Item
+from ml.utils.arrays import sorted_lookup
 from recommendations.models import Event, RecommenderSettings
 from recommendations.serving.cache import shared_table_clear, shared_table_get
 from recommendations.serving.popularity import popularity_scores
@@ -32,15 +33,6 @@ POPULARITY_TOP = 20_000  # items kept in the table (the long tail has no trend t
 PER_CATEGORY_TOP = 100
 NEW_ARRIVALS_POOL = 500
 DAYPARTS = {"night": range(6), "morning": range(6, 12), "afternoon": range(12, 18), "evening": range(18, 24)}
-
-
-def sorted_lookup(sorted_ids: np.ndarray, sorter: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
-    """Position of each of ``item_ids`` in the original array (-1 when absent), given its sorted view."""
-    item_ids = np.asarray(item_ids, dtype=np.int64)
-    if len(sorted_ids) == 0:
-        return np.full(len(item_ids), -1, dtype=np.int64)
-    position = np.clip(np.searchsorted(sorted_ids, item_ids), 0, len(sorted_ids) - 1)
-    return np.where(sorted_ids[position] == item_ids, sorter[position], -1)
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,7 @@ class PopularityTable:
 
     def positions(self, item_ids: np.ndarray) -> np.ndarray:
         """Position of each id in the table (-1 for items not in it)."""
-        return sorted_lookup(self.sorted_ids, self.sorter, item_ids)
+        return sorted_lookup(self.sorted_ids, np.asarray(item_ids, dtype=np.int64), self.sorter)
 
     def lookup(self, item_ids: np.ndarray) -> np.ndarray:
         """Popularity of each id (0 for items not in the table)."""

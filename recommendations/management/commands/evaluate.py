@@ -164,8 +164,8 @@ class Command(BaseCommand):
 
     @staticmethod
     def _interactions(arrays: dict[str, np.ndarray], weights: dict[str, float], min_user_interactions: int):
-        from ml.dataset import Interactions
         from ml.cli.evaluate import UsageError
+        from ml.dataset import Interactions
 
         try:
             data = Interactions.from_events(
