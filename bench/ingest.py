@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402
+from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402 - after the sys.path line (run as a script)
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
 EVENT_TYPES = ("view", "view", "view", "click", "click", "add_to_cart", "purchase", "like", "skip", "dwell", "rating")

@@ -45,7 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402
+from bench.gunicorn_server import gunicorn_start, gunicorn_stop  # noqa: E402 - after the sys.path line (run as a script)
 
 RESULTS = ROOT / "bench" / "results" / "serving.json"
 EVENT_TYPES = np.array(["view", "view", "view", "view", "click", "click", "like", "add_to_cart", "purchase"])

@@ -1,5 +1,7 @@
 """DRF's user and anon throttles with a fixed-window counter: one cache round trip per request.
 
+Hand-written because DRF ships only the sliding-log throttle and no maintained package offers a fixed window.
+
 DRF's throttles keep a sliding log: every request reads the client's pickled list of timestamps, appends to it
 and writes it back, two round trips that move a list as long as the rate. Here each client has one counter per
 window (``<key>:<window index>``), bumped with a single ``INCR`` + ``EXPIRE`` pipeline on Redis. The price of a

@@ -1,5 +1,5 @@
 """Production: PostgreSQL + Redis + separate Celery workers. Secrets are required, not defaulted."""
-from config.settings.base import *  # noqa: F403
+from config.settings.base import *  # noqa: F403 - a settings layer starts from every base setting
 from config.settings.base import env
 
 DEBUG = False

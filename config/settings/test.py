@@ -1,5 +1,5 @@
 """Settings for pytest. Same services as the environment gives (SQLite by default, PostgreSQL/Redis in CI)."""
-from config.settings.base import *  # noqa: F403
+from config.settings.base import *  # noqa: F403 - a settings layer starts from every base setting
 from config.settings.base import REST_FRAMEWORK, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,5 +1,7 @@
 """Re-ranking of a scored candidate list: MMR diversity, per-category caps and slot quotas (pure numpy).
 
+Hand-written because no maintained library combines MMR with category caps and slot quotas over numpy arrays.
+
     from ml.rerank import RerankConfig, rerank, slot_plan, effective_lambda
 
 :func:`rerank` greedily fills ``n`` positions. Each position belongs to a group given by :func:`slot_plan`

@@ -3,7 +3,7 @@ from django.db import migrations
 
 
 def create_schedules(apps, schema_editor):
-    from recommendations.training.schedules import schedules_setup
+    from recommendations.training import schedules_setup
 
     schedules_setup(apps=apps)
 

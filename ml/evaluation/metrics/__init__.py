@@ -1,5 +1,8 @@
 """Offline recommendation metrics, vectorised over users, one module per family (RecTools' layout).
 
+Hand-written because the libraries that have them (RecTools, recmetrics) work on pandas frames per call; these
+score every user at once on the (users x k) id arrays the models return, without pandas.
+
 * :mod:`.ranking` -- precision, recall, MAP, NDCG, MRR, hit rate at k (input conventions and
   formulas in its docstring);
 * :mod:`.rating` -- RMSE, MAE;

@@ -55,7 +55,10 @@ def test_movielens_with_items_threshold_and_temporal_split(tmp_path, capsys):
     rows = [(u, i, int(rng.integers(1, 6)), 880000000 + n) for n, (u, i) in enumerate((u, i) for u in range(1, 31) for i in rng.choice(np.arange(1, 21), 10, replace=False))]
     udata = tmp_path / "u.data"
     udata.write_text("".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows))
-    flags = lambda g: "|".join("1" if j == g else "0" for j in range(19))  # noqa: E731
+
+    def flags(genre: int) -> str:
+        return "|".join("1" if j == genre else "0" for j in range(19))
+
     (tmp_path / "u.item").write_text(
         "".join(f"{i}|Movie {i}|01-Jan-1995||http://x|{flags(1 + i % 3)}\n" for i in range(1, 21)), encoding="latin-1"
     )
