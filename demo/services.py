@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -20,7 +21,6 @@ from django.utils import timezone
 
 from catalog.models import Category, Item
 from catalog.services import catalog_written
-from common.vocabulary import DEVICES, EVENT_TYPES
 from demo.simulation import CATEGORY_SPECS, SimulatedShop, simulate_shop
 from recommendations.models import Event
 from users.models import Preferences, User
@@ -186,9 +186,7 @@ def _items_write(*, shop: SimulatedShop, category_ids: dict[str, int]) -> list[i
 
 def _demo_user_index(shop: SimulatedShop) -> int:
     """The simulated shopper who becomes the ``demo`` account: a well-active one (80th percentile of events)."""
-    counts = [0] * len(shop.users)
-    for user in shop.events.user.tolist():
-        counts[user] += 1
+    counts = np.bincount(shop.events.user_ids, minlength=len(shop.users)).tolist()
     target = sorted(counts)[int(0.8 * (len(counts) - 1))]
     return min(range(len(counts)), key=lambda index: (abs(counts[index] - target), index))
 
@@ -222,26 +220,27 @@ def _users_write(*, shop: SimulatedShop) -> list[int]:
 
 
 def _event_rows(*, shop: SimulatedShop, item_ids: list[int], user_ids: list[int]) -> Iterator[list[Event]]:
-    """Event rows in chunks; the simulator's int8 codes are positions in the shared vocabulary."""
+    """Event rows in chunks; the simulator's user and item ids are indices, its codes index its name tuples."""
     events = shop.events
+    event_types, devices = events.event_types, events.devices
     prefix = f"{DEMO_EVENT_PREFIX}{shop.seed}-"
     for start in range(0, len(events), EVENT_CHUNK):
         stop = min(start + EVENT_CHUNK, len(events))
-        users = events.user[start:stop].tolist()
-        items = events.item[start:stop].tolist()
-        types = events.event_type[start:stop].tolist()
-        values = events.value[start:stop].tolist()
-        stamps = events.timestamp[start:stop].tolist()
-        devices = events.device[start:stop].tolist()
-        hours = events.local_hour[start:stop].tolist()
+        users = events.user_ids[start:stop].tolist()
+        items = events.item_ids[start:stop].tolist()
+        types = events.event_type_codes[start:stop].tolist()
+        values = events.values[start:stop].tolist()
+        stamps = events.timestamps[start:stop].tolist()
+        device_codes = events.device_codes[start:stop].tolist()
+        hours = events.local_hours[start:stop].tolist()
         yield [
             Event(
                 client_event_id=f"{prefix}{start + offset}",
                 user_id=user_ids[users[offset]],
                 item_id=item_ids[items[offset]],
-                event_type=EVENT_TYPES[types[offset]],
+                event_type=event_types[types[offset]],
                 value=None if math.isnan(values[offset]) else values[offset],
-                context={"device": DEVICES[devices[offset]], "local_hour": hours[offset]},
+                context={"device": devices[device_codes[offset]], "local_hour": hours[offset]},
                 timestamp=dt.datetime.fromtimestamp(stamps[offset], tz=dt.UTC),
             )
             for offset in range(stop - start)

@@ -24,11 +24,11 @@ recommender can find (and a test can check), because the generator knows the tru
   ratings 1-5 after purchases (a few days later) and for media while browsing.
 * **Repeat purchases.** Consumables (grocery, pets, beauty) are bought again after a while.
 
-Events (``events``) store event types and devices as ``common.vocabulary`` codes (``EVENT_TYPES[code]``,
-``DEVICES[code]``). The same seed and ``end_timestamp`` give identical output.
+Events (``SimulatedShop.events``) are ``ml.dataset.EventColumns`` with user and item *indices* as ids and
+event types and devices as ``common.vocabulary`` codes (``EVENT_TYPES[code]``, ``DEVICES[code]``). The
+same seed and ``end_timestamp`` give identical output.
 """
 from demo.simulation.catalog import SimCategory, SimItem
-from demo.simulation.events import SimEvents
 from demo.simulation.rhythms import SHOPPER_DEVICES
 from demo.simulation.shop import SimulatedShop, simulate_shop
 from demo.simulation.shoppers import SimUser
@@ -39,7 +39,6 @@ __all__ = [
     "SHOPPER_DEVICES",
     "CategorySpec",
     "SimCategory",
-    "SimEvents",
     "SimItem",
     "SimUser",
     "SimulatedShop",

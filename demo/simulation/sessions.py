@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from demo.simulation.catalog import SimItem
-from demo.simulation.events import EventLog
+from demo.simulation.events import EventRecorder
 from demo.simulation.rhythms import (
     DAY,
     DEVICE_CART,
@@ -156,7 +156,7 @@ def _visit_starts(rng, *, schedule: _Schedule, user: SimUser, window_start: floa
     return np.sort(window_start + session_days * DAY + local_hours * 3600.0 + seconds - user.tz_offset * 3600.0)
 
 
-def _restock(rng, shop: _Shop, log: EventLog, visit: _Visit) -> None:
+def _restock(rng, shop: _Shop, log: EventRecorder, visit: _Visit) -> None:
     """Consumables run out: sometimes a visit starts by buying again something bought before."""
     shopper = visit.shopper
     if not (shop.consumable[visit.top] and shopper.pantry and rng.random() < 0.5):
@@ -177,7 +177,7 @@ def _restock(rng, shop: _Shop, log: EventLog, visit: _Visit) -> None:
     visit.ts += 10.0 + 40.0 * rng.random()
 
 
-def _engage(rng, shop: _Shop, log: EventLog, visit: _Visit, item: int, score: float) -> None:
+def _engage(rng, shop: _Shop, log: EventRecorder, visit: _Visit, item: int, score: float) -> None:
     """After a click: like, rating (media), dwell, and perhaps add to cart."""
     user, device = visit.shopper.index, visit.device
     visit.ts += 2.0 + 8.0 * rng.random()
@@ -196,7 +196,7 @@ def _engage(rng, shop: _Shop, log: EventLog, visit: _Visit, item: int, score: fl
         visit.cart.append(item)
 
 
-def _view(rng, shop: _Shop, log: EventLog, visit: _Visit, item: int) -> None:
+def _view(rng, shop: _Shop, log: EventRecorder, visit: _Visit, item: int) -> None:
     """One item seen: clicked (by affinity and device) or perhaps skipped, then some seconds pass."""
     user = visit.shopper.index
     log.emit(user, item, "view", visit.ts, visit.device)
@@ -208,7 +208,7 @@ def _view(rng, shop: _Shop, log: EventLog, visit: _Visit, item: int) -> None:
     visit.ts += float(np.clip(rng.lognormal(3.3, 0.7), 3.0, 600.0))
 
 
-def _browse(rng, shop: _Shop, log: EventLog, visit: _Visit) -> None:
+def _browse(rng, shop: _Shop, log: EventRecorder, visit: _Visit) -> None:
     """A geometric number of views in the visit's category, drawn by popularity and affinity."""
     shopper, candidates = visit.shopper, shop.items_by_top[visit.top]
     cumulative = shopper.browse_cdf.get(visit.top)
@@ -224,7 +224,7 @@ def _browse(rng, shop: _Shop, log: EventLog, visit: _Visit) -> None:
             _view(rng, shop, log, visit, item)
 
 
-def _checkout(rng, shop: _Shop, log: EventLog, visit: _Visit) -> None:
+def _checkout(rng, shop: _Shop, log: EventRecorder, visit: _Visit) -> None:
     """At the end of the visit some of the cart is bought; some purchases are rated days later."""
     shopper, checkout_done = visit.shopper, False
     for item in dict.fromkeys(visit.cart):
@@ -245,7 +245,7 @@ def _checkout(rng, shop: _Shop, log: EventLog, visit: _Visit) -> None:
             log.emit(shopper.index, item, "rating", later, device, rating)
 
 
-def _visit(rng, shop: _Shop, log: EventLog, shopper: _Shopper, start: float) -> None:
+def _visit(rng, shop: _Shop, log: EventRecorder, shopper: _Shopper, start: float) -> None:
     hour = local_hour(start, shopper.tz_offset)
     device = device_draw(rng, preference=shopper.device_preference, hour=hour)
     # Mostly the user's own interests, sometimes a need of the hour (coffee in the morning, games at night).
@@ -267,7 +267,7 @@ def sessions_simulate(
     n_sessions: int,
     end_timestamp: float,
     days: int,
-) -> EventLog:
+) -> EventRecorder:
     """Simulate about ``n_sessions`` visits of all shoppers over the ``days`` before ``end_timestamp``.
 
     Parameters
@@ -290,13 +290,13 @@ def sessions_simulate(
 
     Returns
     -------
-    EventLog
+    EventRecorder
         Events in simulation order (per shopper, then per visit), not sorted by time.
     """
     window_start = end_timestamp - days * DAY
     shop = _shop_build(rng, specs=specs, items=items, affinity=affinity, popularity=popularity, window_start=window_start, days=days)
     schedule = _schedule_build(rng, users=users, n_sessions=n_sessions, window_start=window_start, days=days)
-    log = EventLog()
+    log = EventRecorder()
     for user in users:
         starts = _visit_starts(rng, schedule=schedule, user=user, window_start=window_start)
         interest = user.mixture * shop.hour_boost

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from demo.simulation.catalog import SimCategory, SimItem, catalog_build
-from demo.simulation.events import EventLog, SimEvents
+from demo.simulation.events import EventRecorder
 from demo.simulation.sessions import sessions_simulate
 from demo.simulation.shoppers import SimUser, affinity_compute, users_build
 from demo.simulation.specs import CATEGORY_SPECS, CategorySpec
+from ml.dataset import EventColumns
 
 # The first guess of events per visit; the sizing loop measures the real rate (usually one or two runs).
 EVENTS_PER_SESSION = 8.4
@@ -23,13 +24,13 @@ class SimulatedShop:
     categories: list[SimCategory]
     items: list[SimItem]
     users: list[SimUser]
-    events: SimEvents
+    events: EventColumns  # sorted by time
     item_factors: np.ndarray = field(repr=False)
     user_factors: np.ndarray = field(repr=False)
     item_popularity: np.ndarray = field(repr=False)  # hidden base popularity (sums to 1)
 
 
-def _sized_log(*, seed: int, n_events: int, n_users: int, end_timestamp: float, **world) -> tuple[EventLog, np.ndarray]:
+def _sized_log(*, seed: int, n_events: int, n_users: int, end_timestamp: float, **world) -> tuple[EventRecorder, np.ndarray]:
     """Simulate so that a little more than ``n_events`` fall in the window; returns the log and its kept mask."""
     events_per_session, attempt = EVENTS_PER_SESSION, 0
     while True:

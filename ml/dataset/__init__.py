@@ -1,7 +1,8 @@
 """One dataset type for every recommender: a user x item CSR matrix plus id maps.
 
 * :mod:`ml.dataset.ids` -- :class:`IdMap` (external ids <-> contiguous indices);
-* :mod:`ml.dataset.log` -- :class:`EventLog` (time-ordered per-event arrays) and
+* :mod:`ml.dataset.columns` -- :class:`EventColumns` (raw events as numpy columns, before any weighting);
+* :mod:`ml.dataset.log` -- :class:`EventLog` (the indexed, weighted, time-ordered per-event arrays) and
   :func:`aggregate_pairs`;
 * :mod:`ml.dataset.features` -- :class:`ItemFeatures`;
 * :mod:`ml.dataset.interactions` -- :class:`Interactions` (see its module docstring).
@@ -9,6 +10,7 @@
 Import the public names from here: ``from ml.dataset import Interactions, IdMap``.
 """
 
+from ml.dataset.columns import EventColumns
 from ml.dataset.features import ItemFeatures
 from ml.dataset.ids import IdMap
 from ml.dataset.interactions import Interactions
@@ -16,6 +18,7 @@ from ml.dataset.log import SECONDS_PER_DAY, Aggregate, EventLog, aggregate_pairs
 
 __all__ = [
     "IdMap",
+    "EventColumns",
     "EventLog",
     "ItemFeatures",
     "Interactions",

@@ -11,11 +11,11 @@ import numpy as np
 from ml.dataset.ids import IdMap, normalize_ids
 from ml.dataset.log import SECONDS_PER_DAY, Aggregate, EventLog, aggregate_pairs, to_unix_seconds
 
-__all__ = ["EventColumns", "event_columns", "id_codes", "kcore_masks", "compact_ids"]
+__all__ = ["WeightedColumns", "weighted_columns", "id_codes", "kcore_masks", "compact_ids"]
 
 
 @dataclass
-class EventColumns:
+class WeightedColumns:
     """Per-event columns while :meth:`Interactions.from_events` works on them.
 
     ``user`` / ``item`` hold the raw external ids until :func:`id_codes` turns them into
@@ -30,13 +30,13 @@ class EventColumns:
     value: np.ndarray | None = None
     context: dict[str, np.ndarray] | None = None
 
-    def take(self, index: np.ndarray) -> EventColumns:
+    def take(self, index: np.ndarray) -> WeightedColumns:
         def pick(col: Any) -> Any:
             if isinstance(col, dict):
                 return {key: arr[index] for key, arr in col.items()}
             return None if col is None else col[index]
 
-        return EventColumns(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
+        return WeightedColumns(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
 
     def to_log(self) -> EventLog:
         return EventLog(
@@ -118,7 +118,7 @@ def _time_decay(weight: np.ndarray, ts: np.ndarray, half_life_days: float | None
     return weight * np.exp2(-age_days / float(half_life_days))
 
 
-def event_columns(
+def weighted_columns(
     *,
     user_ids: Any,
     item_ids: Any,
@@ -131,7 +131,7 @@ def event_columns(
     min_value: float | None,
     half_life_days: float | None,
     now: float | None,
-) -> EventColumns:
+) -> WeightedColumns:
     """Validated per-event columns in input order, with the final float64 weight of every event."""
     users = normalize_ids(user_ids)
     items = normalize_ids(item_ids)
@@ -143,7 +143,7 @@ def event_columns(
     weight, vals = _value_weights(weight, values, value_weighting, min_value, n)
     ctx = _context_columns(context, n)
     weight = np.nan_to_num(_time_decay(weight, ts, half_life_days, now), nan=0.0)
-    return EventColumns(users, items, weight, ts, et, vals, ctx)
+    return WeightedColumns(users, items, weight, ts, et, vals, ctx)
 
 
 def id_codes(raw: np.ndarray, id_map: IdMap | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | bool]:
@@ -160,7 +160,7 @@ def id_codes(raw: np.ndarray, id_map: IdMap | None) -> tuple[np.ndarray | None, 
 
 
 def kcore_masks(
-    cols: EventColumns,
+    cols: WeightedColumns,
     n_users: int,
     n_items: int,
     aggregate: Aggregate,

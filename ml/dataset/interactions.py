@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ml.dataset.events import compact_ids, event_columns, id_codes, kcore_masks
+from ml.dataset.events import compact_ids, id_codes, kcore_masks, weighted_columns
 from ml.dataset.features import ItemFeatures
 from ml.dataset.ids import IdMap
 from ml.dataset.log import AGGREGATES, Aggregate, EventLog, aggregate_pairs
@@ -149,7 +149,7 @@ class Interactions:
         Without ``timestamps`` the input order serves as time (``0, 1, 2, ...``);
         ``half_life_days`` then raises.
         """
-        cols = event_columns(
+        cols = weighted_columns(
             user_ids=user_ids,
             item_ids=item_ids,
             event_types=event_types,

@@ -1,4 +1,4 @@
-"""The time-ordered event log (:class:`EventLog`, "events as arrays") and per-pair aggregation."""
+"""The time-ordered event log (:class:`EventLog`: indexed, weighted events inside an Interactions) and per-pair aggregation."""
 
 from __future__ import annotations
 

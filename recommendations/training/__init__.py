@@ -36,7 +36,7 @@ from recommendations.training.pipeline import ProgressCallback, model_version_tr
 from recommendations.training.promotion import model_version_activate, model_version_finish, promotion_decision
 from recommendations.training.requests import model_version_request, training_trigger
 from recommendations.training.schedules import SCHEDULES, Schedule, schedules_setup
-from recommendations.training.snapshot import EventSnapshot, training_dataset_build, training_snapshot
+from recommendations.training.snapshot import TrainingSnapshot, training_dataset_build, training_snapshot
 from recommendations.training.states import FINISHED_STATUSES, PENDING_STATUSES, TRANSIENT_ERRORS
 from recommendations.training.tasks import model_version_train_task, model_versions_cleanup_task, training_retrain_task
 
@@ -47,13 +47,13 @@ __all__ = [
     "SCHEDULES",
     "TRANSIENT_ERRORS",
     "ArtifactVerificationError",
-    "EventSnapshot",
     "LockBusy",
     "LockHandle",
     "LockHeartbeat",
     "ProgressCallback",
     "Schedule",
     "ServingModel",
+    "TrainingSnapshot",
     "active_version_stamp_set",
     "artifact_root",
     "lock_acquire",

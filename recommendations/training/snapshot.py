@@ -1,4 +1,4 @@
-"""Stage 1 of a training run: the window's events -> numpy arrays (a snapshot) -> an ``ml`` dataset.
+"""Stage 1 of a training run: the window's events -> numpy columns (a snapshot) -> an ``ml`` dataset.
 
 PostgreSQL streams the events with ``COPY ... (FORMAT BINARY)`` parsed by numpy; any other database reads
 ``values_list().iterator()`` chunk by chunk. Memory is bounded by the arrays plus one chunk.
@@ -9,49 +9,31 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING
 
 import numpy as np
 from django.db import connection
 
 from common.vocabulary import DEVICE_CODE, DEVICES, EVENT_CODE, EVENT_TYPES
+from ml.dataset import EventColumns, Interactions
 from recommendations.models import Event
-
-if TYPE_CHECKING:
-    from ml.dataset import Interactions
 
 SNAPSHOT_CHUNK_ROWS = 100_000
 
 
 @dataclass(frozen=True)
-class EventSnapshot:
-    """The window's events as numpy arrays (one row per event, no order)."""
+class TrainingSnapshot:
+    """The window's events (one row per event, no order) and the window ``start <= timestamp < end``.
 
-    user_ids: np.ndarray  # int64 users.User pks
-    item_ids: np.ndarray  # int64 catalog.Item pks
-    event_type_codes: np.ndarray  # int16 index into EVENT_TYPES
-    values: np.ndarray  # float32, NaN when the event has no value
-    timestamps: np.ndarray  # float64 unix seconds
+    ``columns`` hold users.User / catalog.Item pks (int64), event types as codes into ``EVENT_TYPES``,
+    values (float32, NaN none), devices as codes into ``DEVICES`` (-1 unknown) and local hours (-1 unknown).
+    """
+
+    columns: EventColumns
     start: dt.datetime
     end: dt.datetime
-    device_codes: np.ndarray | None = None  # int16 index into DEVICES, -1 unknown
-    local_hours: np.ndarray | None = None  # int16 0-23, -1 unknown
 
     def __len__(self) -> int:
-        return len(self.user_ids)
-
-    @property
-    def event_types(self) -> np.ndarray:
-        return np.asarray(EVENT_TYPES)[self.event_type_codes]
-
-    def context(self) -> dict[str, np.ndarray] | None:
-        """Per-event context for the context-aware models: device names ("" unknown), hours (NaN unknown)."""
-        if self.device_codes is None or self.local_hours is None:
-            return None
-        names = np.asarray([*DEVICES, ""])
-        hours = self.local_hours.astype(np.float32)
-        hours[(self.local_hours < 0) | (self.local_hours > 23)] = np.nan
-        return {"device": names[np.where(self.device_codes >= 0, self.device_codes, len(DEVICES))], "hour": hours}
+        return len(self.columns)
 
 
 def _pg_copy_sql() -> str:
@@ -84,25 +66,35 @@ _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_EPOCH_OFFSET = 946_684_800.0  # 2000-01-01 in unix seconds: binary timestamptz counts microseconds from it
 
 
-def _pg_parse_rows(buffer: bytes) -> dict[str, np.ndarray]:
+def _snapshot_chunk(*, user: np.ndarray, item: np.ndarray, etype: np.ndarray, value: np.ndarray, ts: np.ndarray,
+                    device: np.ndarray, hour: np.ndarray) -> EventColumns:
+    """One chunk's columns; events of a type outside the vocabulary (code -1) are left out."""
+    known = etype >= 0
+    return EventColumns(
+        user_ids=user[known], item_ids=item[known], event_type_codes=etype[known], event_types=EVENT_TYPES,
+        values=value[known], timestamps=ts[known], device_codes=device[known], devices=DEVICES, local_hours=hour[known],
+    )  # fmt: skip
+
+
+def _pg_parse_rows(buffer: bytes) -> EventColumns:
     rows = np.frombuffer(buffer, dtype=_PG_ROW)
     if len(rows) and (rows["n"] != 7).any():
         raise ValueError("unexpected COPY row layout")
-    return {
-        "user": rows["user"].astype(np.int64),
-        "item": rows["item"].astype(np.int64),
-        "etype": rows["etype"].astype(np.int16),
-        "value": rows["value"].astype(np.float32),
-        "ts": rows["ts"].astype(np.float64) / 1e6 + _PG_EPOCH_OFFSET,
-        "device": rows["device"].astype(np.int16),
-        "hour": rows["hour"].astype(np.int16),
-    }
+    return _snapshot_chunk(
+        user=rows["user"].astype(np.int64),
+        item=rows["item"].astype(np.int64),
+        etype=rows["etype"].astype(np.int16),
+        value=rows["value"].astype(np.float32),
+        ts=rows["ts"].astype(np.float64) / 1e6 + _PG_EPOCH_OFFSET,
+        device=rows["device"].astype(np.int16),
+        hour=rows["hour"].astype(np.int16),
+    )
 
 
-def _snapshot_postgresql(*, start: dt.datetime, end: dt.datetime, chunk_rows: int) -> list[dict[str, np.ndarray]]:
+def _snapshot_postgresql(*, start: dt.datetime, end: dt.datetime, chunk_rows: int) -> list[EventColumns]:
     """Stream the events with COPY (FORMAT BINARY); parsed in blocks of ``chunk_rows`` rows."""
     block_bytes = chunk_rows * _PG_ROW.itemsize
-    chunks: list[dict[str, np.ndarray]] = []
+    chunks: list[EventColumns] = []
     pending = bytearray()
     header_done = False
     connection.ensure_connection()
@@ -133,7 +125,7 @@ def _snapshot_postgresql(*, start: dt.datetime, end: dt.datetime, chunk_rows: in
     return chunks
 
 
-def _snapshot_iterator(*, start: dt.datetime, end: dt.datetime, chunk_rows: int) -> list[dict[str, np.ndarray]]:
+def _snapshot_iterator(*, start: dt.datetime, end: dt.datetime, chunk_rows: int) -> list[EventColumns]:
     """Any database: ``values_list().iterator()`` (server-side cursor where there is one), chunk by chunk."""
     rows = (
         Event.objects.filter(user__isnull=False, timestamp__gte=start, timestamp__lt=end)
@@ -144,15 +136,15 @@ def _snapshot_iterator(*, start: dt.datetime, end: dt.datetime, chunk_rows: int)
     chunks = []
     while batch := list(islice(rows, chunk_rows)):
         n = len(batch)
-        chunks.append({
-            "user": np.fromiter((row[0] for row in batch), np.int64, n),
-            "item": np.fromiter((row[1] for row in batch), np.int64, n),
-            "etype": np.fromiter((EVENT_CODE.get(row[2], -1) for row in batch), np.int16, n),
-            "value": np.fromiter((math.nan if row[3] is None else row[3] for row in batch), np.float32, n),
-            "ts": np.fromiter((row[4].timestamp() for row in batch), np.float64, n),
-            "device": np.fromiter((DEVICE_CODE.get((row[5] or {}).get("device"), -1) for row in batch), np.int16, n),
-            "hour": np.fromiter((_local_hour(row[5]) for row in batch), np.int16, n),
-        })
+        chunks.append(_snapshot_chunk(
+            user=np.fromiter((row[0] for row in batch), np.int64, n),
+            item=np.fromiter((row[1] for row in batch), np.int64, n),
+            etype=np.fromiter((EVENT_CODE.get(row[2], -1) for row in batch), np.int16, n),
+            value=np.fromiter((math.nan if row[3] is None else row[3] for row in batch), np.float32, n),
+            ts=np.fromiter((row[4].timestamp() for row in batch), np.float64, n),
+            device=np.fromiter((DEVICE_CODE.get((row[5] or {}).get("device"), -1) for row in batch), np.int16, n),
+            hour=np.fromiter((_local_hour(row[5]) for row in batch), np.int16, n),
+        ))
     return chunks
 
 
@@ -161,40 +153,18 @@ def _local_hour(context: dict | None) -> int:
     return hour if isinstance(hour, int) and not isinstance(hour, bool) and 0 <= hour <= 23 else -1
 
 
-def training_snapshot(*, start: dt.datetime, end: dt.datetime, chunk_rows: int = SNAPSHOT_CHUNK_ROWS) -> EventSnapshot:
-    """Events with a user and ``start <= timestamp < end`` as numpy arrays; memory is bounded by the arrays
+def training_snapshot(*, start: dt.datetime, end: dt.datetime, chunk_rows: int = SNAPSHOT_CHUNK_ROWS) -> TrainingSnapshot:
+    """Events with a user and ``start <= timestamp < end`` as numpy columns; memory is bounded by the columns
     themselves plus one chunk (no model instances, no per-event Python objects beyond one chunk)."""
     reader = _snapshot_postgresql if connection.vendor == "postgresql" else _snapshot_iterator
     chunks = reader(start=start, end=end, chunk_rows=chunk_rows)
-
-    def column(name: str, dtype) -> np.ndarray:
-        return np.concatenate([chunk[name] for chunk in chunks]) if chunks else np.zeros(0, dtype)
-
-    etype = column("etype", np.int16)
-    known = etype >= 0
-    return EventSnapshot(
-        user_ids=column("user", np.int64)[known],
-        item_ids=column("item", np.int64)[known],
-        event_type_codes=etype[known],
-        values=column("value", np.float32)[known],
-        timestamps=column("ts", np.float64)[known],
-        start=start,
-        end=end,
-        device_codes=column("device", np.int16)[known],
-        local_hours=column("hour", np.int16)[known],
-    )
+    if not chunks:
+        chunks = [_pg_parse_rows(b"")]  # no events: an empty chunk with the snapshot's dtypes, whatever the database
+    return TrainingSnapshot(columns=EventColumns.concat(chunks), start=start, end=end)
 
 
-def training_dataset_build(*, snapshot: EventSnapshot, event_type_weights: dict[str, float]) -> Interactions:
-    """Interactions (user x item, weighted by event type) from a snapshot."""
-    from ml.dataset import Interactions
-
-    return Interactions.from_events(
-        user_ids=snapshot.user_ids,
-        item_ids=snapshot.item_ids,
-        event_types=snapshot.event_types,
-        values=snapshot.values,
-        timestamps=snapshot.timestamps,
+def training_dataset_build(*, snapshot: TrainingSnapshot, event_type_weights: dict[str, float]) -> Interactions:
+    """Interactions (user x item, weighted by event type, with device and hour context) from a snapshot."""
+    return snapshot.columns.to_interactions(
         event_type_weights={str(key): float(value) for key, value in event_type_weights.items()},
-        context=snapshot.context(),
     )

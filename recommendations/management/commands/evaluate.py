@@ -3,8 +3,8 @@
     manage.py evaluate [--models ease,ials,pop] [--split temporal] [--test-size 0.2] [--k 10] [--days 365]
                        [--include-anonymous] [--search] [--out DIR]
 
-Events are streamed with ``values_list(...).iterator(chunk_size=50000)`` into numpy arrays chunk by chunk (no
-model instances) and weighted with the live ``RecommenderSettings.event_type_weights``. Item categories, titles
+Events are streamed with ``values_list(...).iterator(chunk_size=50000)`` into ``ml.dataset.EventColumns`` chunk
+by chunk (no model instances) and weighted with the live ``RecommenderSettings.event_type_weights``. Item categories, titles
 and tags come from the catalogue (for the diversity metrics and content models). Default models: those of
 ``RecommenderSettings.training_models``, with their configured hyperparameters. Nothing is written to the
 database; the report (JSON + PNG + text) goes to ``--out`` (default ``<VAR_DIR>/evaluation/<timestamp>``).
@@ -23,39 +23,47 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from catalog.models import Category, Item
-from recommendations.events import Actor
+from common.vocabulary import EVENT_CODE, EVENT_TYPES
+from ml.dataset import EventColumns
 from recommendations.models import Event
 from recommendations.tuning import recommender_settings_get
 
 CHUNK_SIZE = 50_000
 
 
-def _event_arrays(*, since: dt.datetime | None, include_anonymous: bool, chunk_size: int = CHUNK_SIZE) -> dict[str, np.ndarray]:
-    """Events as numpy arrays; the actor is ``"u<user id>"`` / ``"s<session key>"`` with anonymous sessions,
-    else the user id (anonymous events skipped)."""
+def _actor_keys(users: np.ndarray, sessions: np.ndarray) -> np.ndarray:
+    """``Actor.key`` of every row, vectorised: ``u<user id>`` where there is a user (id >= 0), else
+    ``s<session key>`` (the event_has_actor constraint guarantees one of them)."""
+    return np.where(users >= 0, np.char.add("u", users.astype(str)), np.char.add("s", sessions))
+
+
+def _event_columns(*, since: dt.datetime | None, include_anonymous: bool, chunk_size: int = CHUNK_SIZE) -> EventColumns | None:
+    """The events as ``EventColumns`` (None without any), read chunk by chunk.
+
+    Users are ``Actor.key`` strings (``"u<user id>"`` / ``"s<session key>"``) with anonymous sessions, else
+    int64 user ids (anonymous events skipped). No device or hour columns: the leaderboard's models ignore them.
+    """
     events = Event.objects.order_by()
     if since is not None:
         events = events.filter(timestamp__gte=since)
     if not include_anonymous:
         events = events.filter(user__isnull=False)
     rows = events.values_list("user_id", "session_key", "item_id", "event_type", "value", "timestamp").iterator(chunk_size=chunk_size)
-    chunks: list[dict[str, np.ndarray]] = []
+    chunks: list[EventColumns] = []
     while batch := list(islice(rows, chunk_size)):
         n = len(batch)
+        users = np.fromiter((-1 if r[0] is None else r[0] for r in batch), np.int64, n)
         if include_anonymous:
-            actors = np.array([Actor(user_id=r[0], session_key=r[1] or "").key for r in batch])
-        else:
-            actors = np.fromiter((r[0] for r in batch), np.int64, n)
-        chunks.append({
-            "user_ids": actors,
-            "item_ids": np.fromiter((r[2] for r in batch), np.int64, n),
-            "event_types": np.array([r[3] for r in batch]),
-            "values": np.fromiter((math.nan if r[4] is None else r[4] for r in batch), np.float64, n),
-            "timestamps": np.fromiter((r[5].timestamp() for r in batch), np.float64, n),
-        })  # fmt: skip
-    if not chunks:
-        return {}
-    return {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
+            users = _actor_keys(users, np.array([r[1] or "" for r in batch], dtype=str))
+        etype = np.fromiter((EVENT_CODE.get(r[3], -1) for r in batch), np.int16, n)
+        known = etype >= 0  # the field's choices are the vocabulary; anything else could not be weighted anyway
+        chunks.append(EventColumns(
+            user_ids=users[known], item_ids=np.fromiter((r[2] for r in batch), np.int64, n)[known],
+            event_type_codes=etype[known], event_types=EVENT_TYPES,
+            values=np.fromiter((math.nan if r[4] is None else r[4] for r in batch), np.float64, n)[known],
+            timestamps=np.fromiter((r[5].timestamp() for r in batch), np.float64, n)[known],
+        ))  # fmt: skip
+    return EventColumns.concat(chunks) if chunks else None
 
 
 def _item_features(chunk_size: int = CHUNK_SIZE):
@@ -116,12 +124,12 @@ class Command(BaseCommand):
                 params = {entry.pop("name"): entry for entry in configured}
             days = options["days"] if options["days"] is not None else settings.training_window_days
             since = timezone.now() - dt.timedelta(days=days) if days else None
-            arrays = _event_arrays(since=since, include_anonymous=options["include_anonymous"])
-            if not arrays:
+            columns = _event_columns(since=since, include_anonymous=options["include_anonymous"])
+            if columns is None:
                 raise UsageError("no events to evaluate on" + (f" in the last {days} days" if days else ""))
             weights = {str(key): float(value) for key, value in settings.event_type_weights.items()}
-            data = self._interactions(arrays, weights, options["min_user_interactions"])
-            self.stderr.write(f"{len(arrays['user_ids'])} events -> {data!r}")
+            data = self._interactions(columns, weights, options["min_user_interactions"])
+            self.stderr.write(f"{len(columns)} events -> {data!r}")
             try:
                 train, test = split_data(data, options["split"], test_size=options["test_size"], seed=options["seed"])
             except ValueError as exc:
@@ -142,7 +150,7 @@ class Command(BaseCommand):
         meta = {
             "source": "database", "split": options["split"], "test_size": options["test_size"], "k": options["k"],
             "seed": options["seed"], "days": days, "include_anonymous": options["include_anonymous"],
-            "event_type_weights": weights, "n_events": int(len(arrays["user_ids"])), "n_users": data.n_users,
+            "event_type_weights": weights, "n_events": len(columns), "n_users": data.n_users,
             "n_items": data.n_items, "nnz": data.nnz, "train_nnz": train.nnz, "test_nnz": test.nnz,
             "search": options["search"], "params": params,
         }  # fmt: skip
@@ -163,14 +171,12 @@ class Command(BaseCommand):
             raise UsageError("--days must be >= 0 (0 = all events)")
 
     @staticmethod
-    def _interactions(arrays: dict[str, np.ndarray], weights: dict[str, float], min_user_interactions: int):
+    def _interactions(columns: EventColumns, weights: dict[str, float], min_user_interactions: int):
         from ml.cli.evaluate import UsageError
-        from ml.dataset import Interactions
 
         try:
-            data = Interactions.from_events(
-                **arrays, event_type_weights=weights, min_user_interactions=min_user_interactions,
-                item_features=_item_features(),
+            data = columns.to_interactions(
+                event_type_weights=weights, min_user_interactions=min_user_interactions, item_features=_item_features(),
             )  # fmt: skip
         except ValueError as exc:
             raise UsageError(f"cannot build interactions: {exc}") from None

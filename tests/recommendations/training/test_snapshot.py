@@ -32,15 +32,15 @@ def test_snapshot_streams_the_window_of_logged_in_events_in_chunks():
     snapshot = training_snapshot(start=now - dt.timedelta(days=30), end=now, chunk_rows=7)
 
     assert len(snapshot) == len(inside)
-    got = sorted(zip(snapshot.user_ids.tolist(), snapshot.item_ids.tolist(), snapshot.event_types.tolist(),
-                     np.round(snapshot.timestamps, 3).tolist(), strict=False))
+    got = sorted(zip(snapshot.columns.user_ids.tolist(), snapshot.columns.item_ids.tolist(), snapshot.columns.event_type_names().tolist(),
+                     np.round(snapshot.columns.timestamps, 3).tolist(), strict=False))
     expected = sorted((e.user_id, e.item_id, e.event_type, round(e.timestamp.timestamp(), 3)) for e in inside)
     assert got == expected
-    values = dict(zip(snapshot.event_types.tolist(), snapshot.values.tolist(), strict=False))
+    values = dict(zip(snapshot.columns.event_type_names().tolist(), snapshot.columns.values.tolist(), strict=False))
     assert values["rating"] == 4.5 and np.isnan(values["purchase"])
     if connection.vendor == "postgresql":  # the COPY reader and the portable reader agree
         portable = snapshot_module._snapshot_iterator(start=snapshot.start, end=snapshot.end, chunk_rows=5)
-        assert sorted(np.concatenate([c["user"] for c in portable]).tolist()) == sorted(snapshot.user_ids.tolist())
+        assert sorted(np.concatenate([c.user_ids for c in portable]).tolist()) == sorted(snapshot.columns.user_ids.tolist())
 
 
 @pytest.mark.django_db
@@ -51,8 +51,8 @@ def test_snapshot_carries_device_and_local_hour_into_the_dataset_log():
     for n, context in enumerate(contexts):
         EventFactory(user=user, item=item, context=context, timestamp=now - dt.timedelta(hours=len(contexts) - n))
     snapshot = training_snapshot(start=now - dt.timedelta(days=1), end=now)
-    order = np.argsort(snapshot.timestamps)
-    context = snapshot.context()
+    order = np.argsort(snapshot.columns.timestamps)
+    context = snapshot.columns.context()
     assert context["device"][order].tolist() == ["mobile", "", "", ""]  # unknown or invalid -> ""
     hours = context["hour"][order]
     assert hours[0] == 21 and hours[3] == 7 and np.isnan(hours[1]) and np.isnan(hours[2])
@@ -60,4 +60,4 @@ def test_snapshot_carries_device_and_local_hour_into_the_dataset_log():
     assert sorted(dataset.log.context["device"].tolist()) == ["", "", "", "mobile"]
     if connection.vendor == "postgresql":  # the COPY reader and the portable reader agree
         portable = snapshot_module._snapshot_iterator(start=snapshot.start, end=snapshot.end, chunk_rows=2)
-        assert sorted(np.concatenate([c["hour"] for c in portable]).tolist()) == sorted(snapshot.local_hours.tolist())
+        assert sorted(np.concatenate([c.local_hours for c in portable]).tolist()) == sorted(snapshot.columns.local_hours.tolist())
