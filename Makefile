@@ -52,7 +52,7 @@ serve:
 # pyproject.toml). `make test` runs it first.
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports --no-cache
+	$(BIN)/lint-imports --no-cache --no-logo
 
 test: lint
 	$(BIN)/pytest -q

@@ -25,16 +25,11 @@ from django.utils import timezone
 from catalog.models import Category, Item
 from common.vocabulary import EVENT_CODE, EVENT_TYPES
 from ml.dataset import EventColumns
+from recommendations.events import Actor
 from recommendations.models import Event
 from recommendations.tuning import recommender_settings_get
 
 CHUNK_SIZE = 50_000
-
-
-def _actor_keys(users: np.ndarray, sessions: np.ndarray) -> np.ndarray:
-    """``Actor.key`` of every row, vectorised: ``u<user id>`` where there is a user (id >= 0), else
-    ``s<session key>`` (the event_has_actor constraint guarantees one of them)."""
-    return np.where(users >= 0, np.char.add("u", users.astype(str)), np.char.add("s", sessions))
 
 
 def _event_columns(*, since: dt.datetime | None, include_anonymous: bool, chunk_size: int = CHUNK_SIZE) -> EventColumns | None:
@@ -54,7 +49,7 @@ def _event_columns(*, since: dt.datetime | None, include_anonymous: bool, chunk_
         n = len(batch)
         users = np.fromiter((-1 if r[0] is None else r[0] for r in batch), np.int64, n)
         if include_anonymous:
-            users = _actor_keys(users, np.array([r[1] or "" for r in batch], dtype=str))
+            users = Actor.keys(user_ids=users, session_keys=np.array([r[1] or "" for r in batch], dtype=str))
         etype = np.fromiter((EVENT_CODE.get(r[3], -1) for r in batch), np.int16, n)
         known = etype >= 0  # the field's choices are the vocabulary; anything else could not be weighted anyway
         chunks.append(EventColumns(

@@ -1,4 +1,5 @@
 """``recommendations.events.actors``: the actor of a request and the one key that names it in caches."""
+import numpy as np
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
@@ -30,3 +31,10 @@ def test_the_actor_of_a_request(rf):
     assert actor.user_id is None and actor.session_key == request.session.session_key != ""
     request.user = UserFactory()
     assert actor_from_request(request, create=False) == Actor(user_id=request.user.pk)
+
+
+def test_many_keys_at_once_match_one_at_a_time():
+    actors = [Actor(user_id=3), Actor(session_key="abc"), Actor(user_id=0), Actor(session_key="z9")]
+    user_ids = np.array([-1 if a.user_id is None else a.user_id for a in actors])
+    session_keys = np.array([a.session_key for a in actors])
+    assert Actor.keys(user_ids=user_ids, session_keys=session_keys).tolist() == [a.key for a in actors]
