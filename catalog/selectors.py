@@ -5,6 +5,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Value, When
 
 from catalog.models import Category, Item
+from common.parsing import ascii_int
 
 ITEM_ORDERINGS = {
     "newest": ("-created_at", "-id"),
@@ -28,8 +29,8 @@ def category_descendant_ids(*, category: Category) -> list[int]:
 
 def category_get(*, slug_or_id: str) -> Category | None:
     lookup = Q(slug=slug_or_id)
-    if str(slug_or_id).isdigit():
-        lookup |= Q(pk=int(slug_or_id))
+    if (pk := ascii_int(str(slug_or_id))) is not None:
+        lookup |= Q(pk=pk)
     return Category.objects.filter(lookup).first()
 
 

@@ -259,6 +259,9 @@ def error_from_exception(exc: BaseException) -> ApplicationError | None:
         return _validation_error(detail, code=getattr(exc, "code", None) or ErrorCode.INVALID)
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    if isinstance(exc, django_exceptions.SuspiciousOperation):
+        # Too many fields, a malformed multipart body, a bad Host...: the client's fault, never a 500.
+        return ApplicationError(str(exc) or None)
     return None
 
 

@@ -6,7 +6,8 @@ These run for errors raised outside DRF views (an unknown URL, a plain Django vi
 ``common.exceptions.api_exception_handler``.
 """
 from django.http import HttpRequest, HttpResponse
-from django.views import defaults
+from django.urls import Resolver404, ResolverMatch, resolve
+from django.views import csrf, defaults
 
 from common.exceptions import (
     ApplicationError,
@@ -25,7 +26,8 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _answers_json(request: HttpRequest) -> bool:
+def answers_json(request: HttpRequest) -> bool:
+    """Whether an error answer to ``request`` takes the one JSON shape: the API, or a client asking for JSON."""
     return request.path_info.startswith(API_PATH_PREFIX) or wants_json(request)
 
 
@@ -33,7 +35,7 @@ def _error_response(
     request: HttpRequest, exception: Exception, *, html_handler, fallback: type[ApplicationError]
 ) -> HttpResponse:
     """JSON for the API (``fallback`` when ``error_from_exception`` has no answer of its own), else Django's page."""
-    if not _answers_json(request):
+    if not answers_json(request):
         return html_handler(request, exception)
     return json_response_from_error(error_from_exception(exception) or fallback())
 
@@ -58,6 +60,31 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
     Django has already logged the exception; the client sees neither its text nor its traceback.
     """
-    if _answers_json(request):
+    if answers_json(request):
         return json_response_from_error(ServerError())
     return defaults.server_error(request)
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The last ``/api/`` route: an unknown API URL is a JSON 404 in any mode (also with ``DEBUG``), and a URL
+    missing only its trailing slash says so instead of Django's redirect (which would drop a POST body)."""
+    with_slash = f"{request.path_info}/"
+    match = resolve_or_none(with_slash) if not request.path_info.endswith("/") else None
+    if match is not None and match.func is not api_not_found:
+        return json_response_from_error(NotFound(f"Not found. Did you mean {with_slash} (with the trailing slash)?"))
+    return json_response_from_error(NotFound())
+
+
+def resolve_or_none(path: str) -> ResolverMatch | None:
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the one error shape (with Django's reason) for API and script clients, else Django's
+    own page."""
+    if answers_json(request):
+        return json_response_from_error(PermissionDenied(f"CSRF check failed: {reason}" if reason else None))
+    return csrf.csrf_failure(request, reason=reason)

@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from catalog.apis import CategoryListApi, ItemDetailApi, ItemListApi
+from common.views import api_not_found
 from recommendations.events.apis import EventApi
 from recommendations.serving.apis import FeedbackCreateApi, ItemSimilarApi, RecommendationListApi
 from users.apis import MePreferencesApi
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api-v1"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
     path("", include("recommendations.shop.urls")),
     path("", include("users.urls")),
     path("", include("catalog.urls")),

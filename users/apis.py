@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
+from common.parsing import ascii_int
 from users.selectors import preferences_get
 from users.services import preferences_update
 
@@ -36,7 +37,7 @@ class MePreferencesApi(APIView):
         hidden_items = serializers.PrimaryKeyRelatedField(many=True, queryset=Item.objects.all(), required=False)
 
         def validate_category_weights(self, value: dict) -> dict:
-            keys = [key for key in value if not str(key).isdigit()]
+            keys = [key for key in value if ascii_int(str(key)) is None]
             if keys:
                 raise serializers.ValidationError(f"Keys must be category ids; got {keys[:5]}.")
             known = set(Category.objects.filter(pk__in=[int(key) for key in value]).values_list("pk", flat=True))

@@ -86,7 +86,8 @@ def _client_event_id_clean(raw: Mapping[str, Any]) -> FieldCheck:
 def _item_clean(raw: Mapping[str, Any]) -> FieldCheck:
     item, sku = raw.get("item"), raw.get("sku")
     if item is not None:
-        if isinstance(item, bool) or not isinstance(item, int) and not (isinstance(item, str) and item.isdigit()):
+        # ASCII digits only ("²".isdigit() is true); an id beyond the table's range reads as an unknown item.
+        if isinstance(item, bool) or not isinstance(item, int) and not (isinstance(item, str) and item.isascii() and item.isdigit()):
             return {}, {"item": ["Must be an item id (integer)."]}
         return {"item_id": int(item)}, {}
     if sku is not None:

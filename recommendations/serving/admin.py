@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from common.parsing import ascii_int
 from recommendations.events import Actor
 from recommendations.models import Impression, RecommenderSettings, RecommenderSettingsVersion
 from recommendations.serving.decide import RecommendedItem, page_decide
@@ -47,7 +48,8 @@ class PreviewUserForm(forms.Form):
 
     def clean_user(self):
         value = self.cleaned_data["user"].strip()
-        query = Q(username=value) | (Q(pk=int(value)) if value.isdigit() else Q(pk__in=[]))
+        pk = ascii_int(value)
+        query = Q(username=value) | (Q(pk=pk) if pk is not None else Q(pk__in=[]))
         user = get_user_model().objects.filter(query).first()
         if user is None:
             raise forms.ValidationError(f"No user {value!r}.")

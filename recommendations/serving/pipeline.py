@@ -21,6 +21,7 @@ import numpy as np
 from django.core.cache import cache
 
 from catalog.services import CATALOG_REVISION_CACHE_KEY
+from common.parsing import ascii_int
 from common.vocabulary import DEVICES
 from recommendations.events import Actor
 from recommendations.models import RecommenderSettings
@@ -92,9 +93,9 @@ def request_context_parse(raw: str | None) -> RequestContext:
         raise ValueError(f"Unknown device {device!r}; expected one of {', '.join(sorted(DEVICES))}.")
     hour = None
     if "hour" in values:
-        if not values["hour"].isdigit() or not 0 <= int(values["hour"]) <= 23:
+        hour = ascii_int(values["hour"], high=23)
+        if hour is None:
             raise ValueError("Context hour must be an integer from 0 to 23.")
-        hour = int(values["hour"])
     return RequestContext(device=device, hour=hour)
 
 

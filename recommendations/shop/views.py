@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.selectors import category_list_with_counts, category_tree, item_get
 from common.exceptions import ErrorCode, error_from_exception, json_error_response, json_response_from_error
+from common.parsing import ascii_int
 from common.views import wants_json
 from recommendations.events import Actor, EventBatchError, actor_from_request
 from recommendations.serving import (
@@ -48,8 +49,7 @@ def safe_next(request: HttpRequest, default: str) -> str:
 
 
 def post_int(request: HttpRequest, name: str) -> int | None:
-    value = request.POST.get(name, "")
-    return int(value) if value.isdigit() else None
+    return ascii_int(request.POST.get(name, ""))
 
 
 def card_data(entry, *, request_id: str) -> dict:
@@ -220,7 +220,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         query = "&".join(f"categories={category.pk}" for category in form.cleaned_data["categories"])
         return redirect(f"{reverse('onboarding-items')}?{query}")
-    chosen = {int(pk) for pk in request.POST.getlist("categories") if pk.isdigit()}
+    chosen = {pk for pk in map(ascii_int, request.POST.getlist("categories")) if pk is not None}
     tiles = [
         {"category": category, "count": category.item_count, "checked": category.pk in chosen}
         for category in category_list_with_counts(top_level_only=True)
@@ -286,7 +286,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                 initial[PreferencesForm.weight_field(category.pk)] = float(weights.get(str(category.pk), 1.0))
         form = PreferencesForm(initial=initial, tree=tree)
     if form.is_bound:  # a form with errors shows what was sent
-        excluded = {int(pk) for pk in request.POST.getlist("excluded") if pk.isdigit()}
+        excluded = {pk for pk in map(ascii_int, request.POST.getlist("excluded")) if pk is not None}
     else:
         excluded = set(current.excluded_category_ids)
     rows = []

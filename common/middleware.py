@@ -1,0 +1,60 @@
+"""The one error shape for every error answer to the API, whatever produced it.
+
+DRF views answer through ``common.exceptions.api_exception_handler`` and Django's own handlers through
+``common.views``; a few answers come from neither: Django's debug pages when ``DEBUG`` is on (``make run``),
+``require_POST``'s empty 405, the CSRF failure page, the schema view's YAML errors. For a request under ``/api/``
+or one that asks for JSON, this middleware rewrites any such non-JSON error answer into the one shape, keeping
+its status and its ``Allow``, ``Retry-After`` and ``WWW-Authenticate`` headers.
+"""
+from collections.abc import Callable
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse
+
+from common.exceptions import ApplicationError, ErrorCode, json_response_from_error
+from common.views import answers_json
+
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+CODES: dict[int, str] = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.PERMISSION_DENIED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.THROTTLED,
+    500: ErrorCode.SERVER_ERROR,
+    503: ErrorCode.SERVICE_UNAVAILABLE,
+}
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").split(";")[0].strip() == "application/json"
+
+
+def error_as_json(response: HttpResponse) -> HttpResponse:
+    """``response`` (an error answer that is not JSON) as the one error shape with the same status."""
+    status = response.status_code
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    code = CODES.get(status, ErrorCode.SERVER_ERROR if status >= 500 else ErrorCode.BAD_REQUEST)
+    headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+    return json_response_from_error(ApplicationError(f"{phrase}.", code=code, status=status, headers=headers))
+
+
+class JsonErrorMiddleware:
+    """Rewrites non-JSON error answers (status >= 400) to API and JSON clients into the one error shape."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or response.streaming or _is_json(response) or not answers_json(request):
+            return response
+        return error_as_json(response)
