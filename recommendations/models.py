@@ -20,7 +20,8 @@ __all__ = [
 class Event(models.Model):
     """One thing a user (or an anonymous session) did with an item."""
 
-    client_event_id = models.CharField(max_length=64, unique=True)
+    # The sender's idempotency key, unique per actor (see Meta.constraints): two actors may use the same id.
+    client_event_id = models.CharField(max_length=64)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     session_key = models.CharField(max_length=64, blank=True, default="")
     item = models.ForeignKey("catalog.Item", on_delete=models.CASCADE, related_name="events")
@@ -44,6 +45,17 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=models.Q(user__isnull=False) | ~models.Q(session_key=""),
                 name="event_has_actor",
+            ),
+            # Idempotency per actor: a user's events (their session key is "") and an anonymous session's events.
+            # client_event_id leads, so the duplicate look-up of a batch (id IN (...)) uses these indexes; the
+            # PostgreSQL ingest names them (columns and predicate) as its ON CONFLICT targets.
+            models.UniqueConstraint(
+                fields=["client_event_id", "user"], condition=models.Q(user__isnull=False),
+                name="event_user_client_id_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["client_event_id", "session_key"], condition=models.Q(user__isnull=True),
+                name="event_session_client_id_uniq",
             ),
         ]
 

@@ -179,6 +179,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON_RATE", default="120/min"),
         "user": env.str("THROTTLE_USER_RATE", default="1200/min"),
+        # Events (not requests) an anonymous client address may post to /api/v1/events/: the site's script sends
+        # at most 20 every 4 s per tab (300/min) and retries a 429 later with the same ids.
+        "events_anon": env.str("THROTTLE_EVENTS_ANON_RATE", default="600/min"),
     },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,

@@ -8,6 +8,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON_RATE", default="10000/min"),
         "user": env.str("THROTTLE_USER_RATE", default="10000/min"),
+        "events_anon": env.str("THROTTLE_EVENTS_ANON_RATE", default="100000/min"),
     },
 }
 

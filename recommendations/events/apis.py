@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from common.api import CappedPageNumberPagination
 from common.exceptions import ValidationFailed
+from common.throttling import EventsAnonRateThrottle
 from recommendations.events.actors import Actor, actor_from_request
 from recommendations.events.ingest import event_ingest
 from recommendations.events.selectors import event_list
@@ -22,7 +23,10 @@ def request_actor(request: Request) -> Actor:
 class EventInputSerializer(serializers.Serializer):
     """Documents one event. Validation itself runs in ``recommendations.events.ingest`` for the whole batch."""
 
-    client_event_id = serializers.CharField(max_length=64, required=False, help_text="Your unique id; resending it is harmless.")
+    client_event_id = serializers.CharField(
+        max_length=64, required=False,
+        help_text="Your id for the event, unique among your own events; resending it is harmless (other clients' ids never clash).",
+    )
     item = serializers.IntegerField(required=False, help_text="Item id (or give `sku`).")
     sku = serializers.CharField(required=False, max_length=64)
     event_type = serializers.ChoiceField(choices=EventType.choices)
@@ -48,6 +52,10 @@ class EventCreateApi(APIView):
 
     permission_classes = [AllowAny]
 
+    def get_throttles(self) -> list:
+        """The API's throttles plus the anonymous events scope (counted in events; ``THROTTLE_EVENTS_ANON_RATE``)."""
+        return [*super().get_throttles(), EventsAnonRateThrottle()]
+
     @extend_schema(
         request=EventInputSerializer(many=True),
         responses={
@@ -60,6 +68,7 @@ class EventCreateApi(APIView):
                 },
             ),
             400: OpenApiResponse(description='Invalid events: nothing is written; `errors` maps each bad event\'s position ("3") to its field errors.'),
+            429: OpenApiResponse(description="Too many events from this anonymous client (THROTTLE_EVENTS_ANON_RATE, counted in events); retry after `Retry-After` seconds."),
         },
         examples=[OpenApiExample("batch", value=[{"client_event_id": "a1", "item": 1, "event_type": "view"}], request_only=True)],
     )

@@ -1,6 +1,7 @@
 """Event ingestion: validate a batch as a whole (``validation``), then write it in one transaction (all or nothing).
 
-On PostgreSQL the write is a single ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (see
+Idempotency is per actor: a client id is unique among one user's (or one anonymous session's) events. On
+PostgreSQL the write is one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per kind of actor in the batch (see
 ``_event_insert_postgresql``). New events are announced with the ``events_recorded`` signal.
 """
 import datetime as dt
@@ -45,8 +46,8 @@ class IngestResult:
 def event_ingest(*, actor: Actor, events: Sequence[Any], allow_user_field: bool = False, max_batch: int | None = None) -> IngestResult:
     """Store a batch of events for ``actor``: all valid -> all written in one transaction; any invalid -> none.
 
-    Idempotent by ``client_event_id``: events already stored (or repeated within the batch) are counted as
-    duplicates and not written again.
+    Idempotent by ``client_event_id`` per actor: the event's actor's events already stored with that id (or
+    repeated within the batch) are counted as duplicates and not written again; other actors' ids do not count.
     """
     max_batch = settings.EVENTS_MAX_BATCH if max_batch is None else max_batch
     if len(events) == 0:
@@ -76,16 +77,26 @@ def _events_recorded_send(*, cleaned: list[dict[str, Any]]) -> None:
     )
 
 
-def _event_write(*, cleaned: list[dict[str, Any]]) -> IngestResult:
-    """Write validated events (each with ``user_id`` and ``session_key`` set), skipping stored client ids.
+# (user id, session key, client id): the identity of an event for idempotency. Ids are unique per actor: a user's
+# events carry session key "", an anonymous session's events user id None (``Event.Meta.constraints``).
+EventKey = tuple[int | None, str, str]
 
-    A client id already stored, stored concurrently by another request, or repeated earlier in the batch makes
-    the event a duplicate (first writer wins).
+
+def _event_key(clean: dict[str, Any]) -> EventKey:
+    return (clean["user_id"], clean["session_key"], clean["client_event_id"])
+
+
+def _event_write(*, cleaned: list[dict[str, Any]]) -> IngestResult:
+    """Write validated events (each with ``user_id`` and ``session_key`` set), skipping the actor's stored ids.
+
+    A client id the same actor already stored, stored concurrently, or repeated earlier in the batch makes the
+    event a duplicate (first writer wins). Another actor's ids never count: the same id from two actors is two
+    events, and the answer says nothing about other actors' ids.
     """
     result = IngestResult()
-    first_in_batch: dict[str, dict[str, Any]] = {}
+    first_in_batch: dict[EventKey, dict[str, Any]] = {}
     for clean in cleaned:
-        first_in_batch.setdefault(clean["client_event_id"], clean)
+        first_in_batch.setdefault(_event_key(clean), clean)
     fresh = list(first_in_batch.values())
     if not fresh:
         return result
@@ -95,8 +106,8 @@ def _event_write(*, cleaned: list[dict[str, Any]]) -> IngestResult:
         else:
             inserted = _event_insert_generic(events=fresh)
     for clean in cleaned:
-        client_id = clean["client_event_id"]
-        if client_id in inserted and first_in_batch[client_id] is clean:
+        key = _event_key(clean)
+        if key in inserted and first_in_batch[key] is clean:
             result.statuses.append("accepted")
             result.accepted += 1
         else:
@@ -105,10 +116,26 @@ def _event_write(*, cleaned: list[dict[str, Any]]) -> IngestResult:
     return result
 
 
-def _event_insert_generic(*, events: list[dict[str, Any]]) -> set[str]:
-    """Any database: skip client ids already stored, bulk-insert the rest. Returns the client ids written."""
-    client_ids = [c["client_event_id"] for c in events]
-    stored = set(Event.objects.filter(client_event_id__in=client_ids).values_list("client_event_id", flat=True))
+def _stored_keys(*, events: list[dict[str, Any]]) -> set[EventKey]:
+    """The keys of ``events`` already stored: one query for users' events, one for sessions' (each matches its
+    partial unique index, whose leading column is the client id)."""
+    stored: set[EventKey] = set()
+    for by_user, actor_field in ((True, "user_id"), (False, "session_key")):
+        group = [clean for clean in events if (clean["user_id"] is not None) is by_user]
+        if not group:
+            continue
+        rows = Event.objects.filter(
+            user__isnull=not by_user,
+            client_event_id__in={clean["client_event_id"] for clean in group},
+            **{f"{actor_field}__in": {clean[actor_field] for clean in group}},
+        ).values_list(actor_field, "client_event_id")
+        stored.update(((actor, "", client_id) if by_user else (None, actor, client_id)) for actor, client_id in rows)
+    return stored
+
+
+def _event_insert_generic(*, events: list[dict[str, Any]]) -> set[EventKey]:
+    """Any database: skip the actors' stored client ids, bulk-insert the rest. Returns the keys written."""
+    stored = _stored_keys(events=events)
     to_create = [
         Event(
             client_event_id=clean["client_event_id"],
@@ -121,11 +148,11 @@ def _event_insert_generic(*, events: list[dict[str, Any]]) -> set[str]:
             timestamp=clean["timestamp"],
         )
         for clean in events
-        if clean["client_event_id"] not in stored
+        if _event_key(clean) not in stored
     ]
-    # ignore_conflicts: a concurrent request that stored the same client id first wins.
+    # ignore_conflicts: a concurrent request that stored the same actor's client id first wins.
     Event.objects.bulk_create(to_create, batch_size=1000, ignore_conflicts=True)
-    return {event.client_event_id for event in to_create}
+    return {(event.user_id, event.session_key, event.client_event_id) for event in to_create}
 
 
 def _json_default(value: Any) -> Any:
@@ -134,13 +161,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Cannot serialise {type(value).__name__}")
 
 
-def _event_insert_postgresql(*, events: list[dict[str, Any]]) -> set[str]:
-    """PostgreSQL hot path: one INSERT ... ON CONFLICT DO NOTHING RETURNING from a single JSON parameter.
+def _event_insert_postgresql(*, events: list[dict[str, Any]]) -> set[EventKey]:
+    """PostgreSQL hot path: INSERT ... ON CONFLICT DO NOTHING RETURNING from a single JSON parameter.
 
     Building 1,000 model instances and binding 9,000 parameters (Django's bulk_create) costs several times what
     PostgreSQL spends storing the rows; serialising the batch once with ``json.dumps`` (C) and letting
     ``json_populate_recordset`` turn it into table rows is close to COPY. RETURNING says which rows were new, so
     no query for already-stored client ids is needed. Columns come from the model, with their Python defaults.
+    One statement per kind of actor in the batch (an API batch has one): each names its partial unique index
+    (columns and predicate, ``Event.Meta.constraints``) as the conflict target.
     """
     quote = connection.ops.quote_name
     table = quote(Event._meta.db_table)
@@ -150,28 +179,39 @@ def _event_insert_postgresql(*, events: list[dict[str, Any]]) -> set[str]:
     extra = {field.attname: field.get_default() for field in fields if field.attname not in known}
     if "created_at" in extra:
         extra["created_at"] = now.isoformat()  # serialised once, not once per row
-    rows = [
-        {
-            "client_event_id": clean["client_event_id"],
-            "user_id": clean["user_id"],
-            "session_key": clean["session_key"],
-            "item_id": clean["item_id"],
-            "event_type": clean["event_type"],
-            "value": clean["value"],
-            "context": clean["context"],
-            "timestamp": clean["timestamp"].isoformat(),
-            **extra,
-        }
-        for clean in events
-    ]
     columns = ", ".join(quote(field.column) for field in fields)
-    sql = (
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
-        f"ON CONFLICT (client_event_id) DO NOTHING RETURNING client_event_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=_json_default, separators=(",", ":"))])
-        return {row[0] for row in cursor.fetchall()}
+    client_id, user_id, session_key = quote("client_event_id"), quote("user_id"), quote("session_key")
+    targets = {
+        True: f"({client_id}, {user_id}) WHERE {user_id} IS NOT NULL",  # event_user_client_id_uniq
+        False: f"({client_id}, {session_key}) WHERE {user_id} IS NULL",  # event_session_client_id_uniq
+    }
+    inserted: set[EventKey] = set()
+    for by_user, target in targets.items():
+        rows = [
+            {
+                "client_event_id": clean["client_event_id"],
+                "user_id": clean["user_id"],
+                "session_key": clean["session_key"],
+                "item_id": clean["item_id"],
+                "event_type": clean["event_type"],
+                "value": clean["value"],
+                "context": clean["context"],
+                "timestamp": clean["timestamp"].isoformat(),
+                **extra,
+            }
+            for clean in events
+            if (clean["user_id"] is not None) is by_user
+        ]
+        if not rows:
+            continue
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
+            f"ON CONFLICT {target} DO NOTHING RETURNING {user_id}, {session_key}, {client_id}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [json.dumps(rows, default=_json_default, separators=(",", ":"))])
+            inserted.update((row[0], row[1], row[2]) for row in cursor.fetchall())
+    return inserted
 
 
 def event_ingest_rows(*, rows: Iterable[tuple[int, dict[str, Any]]], chunk_size: int = 5000) -> Iterable[tuple[IngestResult, dict[int, dict[str, list[str]]]]]:

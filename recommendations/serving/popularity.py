@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -15,6 +16,11 @@ from recommendations.tuning import recommender_settings_get
 POPULAR_CACHE_SECONDS = 300
 
 
+def _distinct_actors() -> CombinedExpression:
+    """Distinct actors of a group of events: users by id, anonymous sessions by key (a user's events have none)."""
+    return Count("user_id", distinct=True) + Count("session_key", distinct=True, filter=Q(user__isnull=True))
+
+
 @dataclass(frozen=True)
 class PopularItem:
     item: Item
@@ -22,10 +28,12 @@ class PopularItem:
 
 
 def popularity_scores(*, category_ids: list[int] | None = None, now: dt.datetime | None = None) -> dict[int, float]:
-    """Time-decayed popularity per item id: sum over events of type weight x 0.5 ** (age / half-life).
+    """Time-decayed popularity per item id: sum over (type, day) of actors x type weight x 0.5 ** (age / half-life).
 
-    Events are aggregated in SQL by (item, type, day) over the settings' window, so the cost is one grouped
-    query whatever the number of events; the decay is applied per day bucket with numpy (day granularity).
+    Each actor (a user, or an anonymous session) counts at most once per item, event type and day: repeating an
+    event cannot push an item up, only more people doing it can. Events are aggregated in SQL by (item, type,
+    day) over the settings' window, counting distinct actors, so the cost is one grouped query whatever the
+    number of events; the decay is applied per day bucket with numpy (day granularity).
     """
     settings = recommender_settings_get()
     now = now or timezone.now()
@@ -36,7 +44,7 @@ def popularity_scores(*, category_ids: list[int] | None = None, now: dt.datetime
     rows = list(
         queryset.annotate(day=TruncDate("timestamp"))
         .values_list("item_id", "event_type", "day")
-        .annotate(n=Count("id"))
+        .annotate(n=_distinct_actors())
         .order_by()
     )
     if not rows:

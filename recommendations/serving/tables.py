@@ -1,7 +1,8 @@
 """Tables shared by every user's candidates, read from the database and kept in the cache.
 
 * popularity: the time-decayed popularity of available items (``recommendations.serving.popularity.popularity_scores``),
-  ranked globally and per category (trending sources, exploration pool, popularity feature);
+  ranked globally and per category (trending sources, exploration pool, popularity feature); each actor counts
+  once per item, event type and day, so repeated events cannot buy a place;
 * new arrivals: available items created within ``settings.new_item_days`` with their tags;
 * context affinity: how much more (or less) each category is used in a context (device, part of day).
 

@@ -3,7 +3,8 @@
 Favourite categories get a category weight above neutral (the serving pipeline treats categories weighted above
 1 as favourites: their trending items become candidates and rank higher); each picked item is recorded as a
 ``like`` event (real time: the next feed folds them in). Client event ids are derived from the user and the item,
-so submitting the form twice records nothing twice.
+so submitting the form twice records nothing twice; ids are unique per actor, so another user sending the same id
+stores their own event and cannot claim this user's in advance.
 """
 from __future__ import annotations
 

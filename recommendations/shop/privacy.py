@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from common.services import cache_invalidate_around_commit
 from recommendations.models import Event, Impression
@@ -74,13 +74,37 @@ def user_history_reset(*, user: User) -> int:
 
 def session_history_claim(*, user: User, session_key: str) -> int:
     """Move an anonymous session's events and impressions onto ``user`` (sign-in or sign-up). Returns the events
-    moved; the user's next recommendations are rebuilt from them."""
+    moved; the user's next recommendations are rebuilt from them.
+
+    Client event ids are unique per actor: where the user already has an event with the same client id as one
+    of the session's, the user's own copy wins and the session's duplicate is dropped (it is the same event,
+    sent twice; moving it would break the user's idempotency).
+    """
     if not session_key:
         return 0
     impressions_claim(session_key=session_key, user_id=user.pk)
-    with transaction.atomic():
-        moved = Event.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
-        Impression.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
+    moved = _session_events_move(user=user, session_key=session_key)
     if moved:
         actor_state_touch(user_ids={user.pk}, session_keys={session_key})
     return moved
+
+
+def _session_events_move(*, user: User, session_key: str, attempts: int = 3) -> int:
+    """Drop the session's events whose client id the user already has, move the rest (one transaction).
+
+    A concurrent write of the same user and client id between the two statements makes the move violate the
+    per-user unique index; the transaction is then rolled back and tried again (nothing is lost either way).
+    """
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                session_events = Event.objects.filter(user__isnull=True, session_key=session_key)
+                owned = Event.objects.filter(user=user).values("client_event_id")
+                session_events.filter(client_event_id__in=owned).delete()
+                moved = session_events.update(user=user, session_key="")
+                Impression.objects.filter(user__isnull=True, session_key=session_key).update(user=user, session_key="")
+            return moved
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    return 0

@@ -14,11 +14,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def test_task_runs_in_the_worker_process_against_committed_data(celery_worker_process):
-    user = UserFactory()
     items = ItemFactory.create_batch(3)
     for item, n in zip(items, (5, 1, 3), strict=True):
-        for _ in range(n):
-            EventFactory(user=user, item=item, event_type="purchase")
+        for _ in range(n):  # n buyers (one buyer's repeats would count once)
+            EventFactory(user=UserFactory(), item=item, event_type="purchase")
     result = popularity_refresh_task.delay()
     assert result.get(timeout=60) == 3
     # The worker wrote the ranking into Redis through Django's cache; this process reads it back.
@@ -48,6 +47,38 @@ def test_concurrent_resends_of_one_batch_store_each_event_once():
     assert all(response.status_code in (200, 201) for response in responses)
     assert Event.objects.count() == 200
     assert sum(response.json()["accepted"] for response in responses) >= 200
+
+
+def test_concurrent_batches_of_two_actors_with_the_same_ids_store_both_and_each_once():
+    """Per-actor idempotency on the ON CONFLICT path: a user and an anonymous session resend the same ids."""
+    from django.test import Client
+
+    user = UserFactory()
+    items = ItemFactory.create_batch(4)
+    batch = [{"client_event_id": f"race-{i}", "item": items[i % 4].pk, "event_type": "click"} for i in range(100)]
+    anonymous = Client()
+    anonymous.get("/api/v1/events/")  # one session for this client's requests
+    responses = []
+
+    def send(as_user: bool) -> None:
+        if as_user:
+            client = APIClient()
+            client.force_authenticate(user)
+            responses.append(client.post("/api/v1/events/", batch, format="json"))
+        else:
+            responses.append(anonymous.post("/api/v1/events/", batch, content_type="application/json"))
+        connection.close()
+
+    threads = [threading.Thread(target=send, args=(n % 2 == 0,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(response.status_code in (200, 201) for response in responses)
+    assert Event.objects.filter(user=user).count() == 100
+    assert Event.objects.filter(user__isnull=True).values("session_key").distinct().count() == 1
+    assert Event.objects.count() == 200
+    assert sum(response.json()["accepted"] for response in responses) == 200
 
 
 def test_cache_is_redis():

@@ -156,3 +156,43 @@ def test_token_auth_works(api_client, items):
 def test_inactive_items_still_accept_events_but_unknown_ids_do_not(user_client):
     item = ItemFactory(is_active=False)
     assert user_client.post(URL, event(item, 1), format="json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_two_users_sending_the_same_client_id_both_get_their_event_stored(api_client, items):
+    """Issue 12, fault 1: B's ``e-1`` was answered ``200 {"accepted": 0, "duplicates": 1}`` and lost."""
+    first, second = UserFactory(), UserFactory()
+    api_client.force_authenticate(first)
+    assert api_client.post(URL, {"client_event_id": "e-1", "item": items[0].pk, "event_type": "view"}, format="json").status_code == 201
+    api_client.force_authenticate(second)
+    response = api_client.post(URL, {"client_event_id": "e-1", "item": items[1].pk, "event_type": "view"}, format="json")
+    assert response.status_code == 201
+    assert response.json() == {"accepted": 1, "duplicates": 0, "statuses": ["accepted"]}
+    assert Event.objects.get(user=second).item_id == items[1].pk
+    resent = api_client.post(URL, {"client_event_id": "e-1", "item": items[1].pk, "event_type": "view"}, format="json")
+    assert (resent.status_code, resent.json()["duplicates"]) == (200, 1)
+
+
+@pytest.mark.django_db
+def test_anonymous_events_are_throttled_per_event_in_the_one_error_shape(client, user_client, items, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "events_anon": "30/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(SimpleRateThrottle, "timer", staticmethod(lambda: 60 * 29_000_000 + 10.0))
+
+    def post(http, n, start):
+        return http.post(URL, [event(items[0], start + k) for k in range(n)], content_type="application/json")
+
+    assert post(client, 20, 0).status_code == 201
+    refused = post(client, 20, 100)  # 40 events > 30 a minute: refused, nothing written
+    assert refused.status_code == 429 and refused["Retry-After"] == "50"
+    assert refused.json() == {"detail": refused.json()["detail"], "code": "throttled", "errors": {}}
+    assert Event.objects.count() == 20
+    assert post(client, 10, 200).status_code == 201  # what is left of the window
+    assert client.get(URL).status_code == 200  # reading one's events is not counted here
+    assert user_client.post(URL, [event(items[0], 300 + k) for k in range(40)], format="json").status_code == 201
+    one_big_batch = [event(items[0], k) for k in range(31)]
+    from django.test import Client
+
+    assert Client(REMOTE_ADDR="10.0.0.9").post(URL, one_big_batch, content_type="application/json").status_code == 429

@@ -13,8 +13,8 @@ def test_recent_purchases_outrank_old_views_and_weights_come_from_settings():
     fresh, stale, unsold = ItemFactory(), ItemFactory(), ItemFactory(in_stock=False)
     user = UserFactory()
     now = timezone.now()
-    for _ in range(3):
-        EventFactory(user=user, item=stale, event_type="view", timestamp=now - dt.timedelta(days=20))
+    for _ in range(3):  # three people (one person's repeats would count once)
+        EventFactory(item=stale, event_type="view", timestamp=now - dt.timedelta(days=20))
     EventFactory(user=user, item=fresh, event_type="purchase", timestamp=now - dt.timedelta(hours=2))
     for _ in range(10):
         EventFactory(user=user, item=unsold, event_type="purchase")
@@ -53,3 +53,56 @@ def test_settings_changes_are_versioned_and_validated():
     with pytest.raises(ValidationError):
         recommender_settings_update(data={"event_type_weights": {"teleport": 1}})
     assert recommender_settings_get().version == 2
+
+
+def _views(*, item, n, user=None, session_key="", when=None, tag=""):
+    """``n`` view events of one actor on ``item`` (bulk, one query)."""
+    from recommendations.models import Event
+
+    when = when or timezone.now() - dt.timedelta(hours=1)
+    Event.objects.bulk_create(
+        Event(client_event_id=f"v{tag}-{item.pk}-{k}", user=user, session_key=session_key,
+              item=item, event_type="view", timestamp=when - dt.timedelta(seconds=k))
+        for k in range(n)
+    )
+
+
+@pytest.mark.django_db
+def test_popularity_cannot_be_bought_by_repeating_events():
+    """Issue 12, fault 12: 500 views from one actor count as 1, for a user and for an anonymous session."""
+    bought, bought_anonymously, honest, liked = ItemFactory(), ItemFactory(), ItemFactory(), ItemFactory()
+    _views(item=bought, n=500, user=UserFactory())
+    _views(item=bought_anonymously, n=500, session_key="anon-1")
+    _views(item=honest, n=1, user=UserFactory())
+    _views(item=liked, n=1, user=UserFactory())
+    _views(item=liked, n=1, session_key="anon-2")
+    scores = popularity_scores()
+    assert scores[bought.pk] == pytest.approx(scores[honest.pk])
+    assert scores[bought_anonymously.pk] == pytest.approx(scores[honest.pk])
+    assert scores[liked.pk] == pytest.approx(2 * scores[honest.pk])  # two people: twice one
+
+
+@pytest.mark.django_db
+def test_each_actor_counts_once_per_item_type_and_day():
+    item, user = ItemFactory(), UserFactory()
+    now = timezone.now()
+    for days_ago in (0, 1):  # the same actor on two days: two day buckets
+        _views(item=item, n=3, user=user, when=now - dt.timedelta(days=days_ago, hours=1), tag=str(days_ago))
+    EventFactory(user=user, item=item, event_type="purchase", timestamp=now - dt.timedelta(hours=1))
+    settings = {"event_type_weights": {"view": 1.0, "purchase": 10.0}, "popularity_half_life_hours": 1e9}
+    recommender_settings_update(data=settings)  # no decay: the score is the count of (actor, type, day)
+    assert popularity_scores(now=now)[item.pk] == pytest.approx(2 * 1.0 + 10.0)
+
+
+@pytest.mark.django_db
+def test_trending_ranks_many_viewers_above_one_repeating_actor():
+    from recommendations.serving.tables import popularity_table_get
+    from recommendations.tuning import recommender_settings_get
+
+    bought, shared = ItemFactory(), ItemFactory()
+    _views(item=bought, n=500, session_key="anon-1")
+    for _ in range(2):
+        _views(item=shared, n=1, user=UserFactory())
+    table = popularity_table_get(settings=recommender_settings_get())
+    assert table.item_ids.tolist()[:2] == [shared.pk, bought.pk]
+    assert table.category_top[shared.category_id].tolist()[0] == table.positions([shared.pk])[0]

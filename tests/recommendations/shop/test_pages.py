@@ -19,9 +19,9 @@ def tree():
 
 
 def add_events(item, count: int, event_type=EventType.VIEW):
-    user = UserFactory()
+    """``count`` events by ``count`` people (popularity counts one person's repeats once)."""
     for _ in range(count):
-        EventFactory(user=user, item=item, event_type=event_type)
+        EventFactory(user=UserFactory(), item=item, event_type=event_type)
 
 
 # ---- Layout (base.html) ---------------------------------------------------------------------------------------
