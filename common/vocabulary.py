@@ -25,6 +25,10 @@ EVENT_CODE: dict[str, int] = {name: code for code, name in enumerate(EVENT_TYPES
 DEVICES: tuple[str, ...] = ("desktop", "mobile", "tablet", "tv", "other")
 DEVICE_CODE: dict[str, int] = {name: code for code, name in enumerate(DEVICES)}
 
+#: Explicit opinions: a pair's latest one, when negative (a low rating, a skip / "not interested"), outweighs
+#: everything the shopper did with the item before it (ml.dataset.semantics).
+OPINION_EVENT_TYPES: tuple[str, ...] = (EventType.RATING.value, EventType.LIKE.value, EventType.SKIP.value)
+
 # Starting values only: the live weights are RecommenderSettings.event_type_weights, edited in the admin.
 DEFAULT_EVENT_TYPE_WEIGHTS: dict[str, float] = {
     EventType.VIEW: 1.0,

@@ -128,9 +128,16 @@ class RawEvents:
     def to_interactions(self, **kwargs):
         """``Interactions.from_events`` of these events; ``kwargs`` are passed through
         (``event_type_weights``, ``min_value``, ``min_user_interactions``, ``item_features``...).
-        """
-        from ml.dataset import Interactions
 
+        Events mean what :mod:`ml.dataset.semantics` says unless ``semantics`` is passed (``None``: raw
+        weights): a value without an event type is a rating (1-5 stars, neutral 3, by default), a rating below
+        the neutral point is negative evidence, only a pair's latest rating counts, and ``min_value`` applies
+        after that per-pair combination.
+        """
+        from ml.dataset import EvidenceSemantics, Interactions
+
+        if self.event_types is not None or self.values is not None:
+            kwargs.setdefault("semantics", EvidenceSemantics())
         return Interactions.from_events(**self.as_kwargs(), **kwargs)
 
 

@@ -80,6 +80,12 @@ class RecommenderSettings(models.Model):
     version = models.PositiveIntegerField(default=1)
     # Feedback: how much each event type counts (popularity, training). Negative = a negative signal.
     event_type_weights = models.JSONField(default=default_event_type_weights)
+    # What an event means (ml.dataset.semantics): evidence = weight x clip((rating - neutral) / (max - neutral), -1, 1);
+    # dwell = weight x min(seconds / full, 1), no evidence below the minimum.
+    rating_neutral = models.FloatField(default=3.0, help_text="Ratings below this are negative evidence, above it positive.")
+    rating_max = models.FloatField(default=5.0, help_text="Top of the rating scale (counts the rating weight in full).")
+    dwell_min_seconds = models.FloatField(default=5.0, help_text="Shorter dwell is no evidence (a glance while scrolling).")
+    dwell_full_seconds = models.FloatField(default=30.0, help_text="Dwell from this long on counts the dwell weight in full.")
     popularity_half_life_hours = models.FloatField(default=72.0)
     popularity_window_days = models.PositiveIntegerField(default=30)
     # Feed mix (TikTok-style): shares of personal / popular / exploration items in a page; they sum to 1.
@@ -124,6 +130,14 @@ class RecommenderSettings(models.Model):
         for key, value in weights.items():
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ValidationError({"event_type_weights": f"Weight of {key!r} must be a number."})
+        if float(weights.get(EventType.SKIP, 0.0)) > 0:
+            raise ValidationError({"event_type_weights": "A skip (and \"not interested\") is negative evidence: its weight must be <= 0."})
+        if float(weights.get(EventType.RATING, 0.0)) < 0:
+            raise ValidationError({"event_type_weights": "The rating weight must be >= 0: a rating's sign comes from its value."})
+        if not self.rating_max > self.rating_neutral:
+            raise ValidationError({"rating_max": "Must be above the neutral rating."})
+        if not 0 <= self.dwell_min_seconds <= self.dwell_full_seconds or self.dwell_full_seconds <= 0:
+            raise ValidationError({"dwell_full_seconds": "Need 0 <= minimum dwell <= full dwell, and a positive full dwell."})
         if self.popularity_half_life_hours <= 0:
             raise ValidationError({"popularity_half_life_hours": "Must be positive."})
         shares = self.feed_personal_share + self.feed_popular_share + self.feed_explore_share

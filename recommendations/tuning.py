@@ -6,6 +6,8 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 
 from common.services import model_update
+from common.vocabulary import OPINION_EVENT_TYPES, EventType
+from ml.dataset import EvidenceSemantics
 from recommendations.models import RecommenderSettings, RecommenderSettingsVersion
 
 SETTINGS_CACHE_KEY = "recommender-settings:v2"
@@ -28,6 +30,16 @@ def recommender_settings_get() -> RecommenderSettings:
             _record_version(instance=instance, changed_by=None)
     cache.set(SETTINGS_CACHE_KEY, instance, SETTINGS_CACHE_SECONDS)
     return instance
+
+
+def evidence_semantics(*, settings: RecommenderSettings) -> EvidenceSemantics:
+    """What events mean under ``settings`` (rating scale, dwell bounds): the one mapping that serving history,
+    explanations, training and ``manage.py evaluate`` apply (see :mod:`ml.dataset.semantics`)."""
+    return EvidenceSemantics(
+        rating_neutral=float(settings.rating_neutral), rating_max=float(settings.rating_max),
+        dwell_min_seconds=float(settings.dwell_min_seconds), dwell_full_seconds=float(settings.dwell_full_seconds),
+        rating_type=EventType.RATING.value, dwell_type=EventType.DWELL.value, opinion_types=OPINION_EVENT_TYPES,
+    )
 
 
 def settings_snapshot(*, instance: RecommenderSettings) -> dict[str, Any]:

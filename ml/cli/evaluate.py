@@ -57,7 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-user-interactions", type=int, default=1, help="k-core: drop users with fewer distinct items")
     p.add_argument("--min-item-interactions", type=int, default=1, help="k-core: drop items with fewer distinct users")
     p.add_argument("--implicit-threshold", type=float, default=None, metavar="R",
-                   help="keep only events with value >= R as positives (e.g. ratings >= 4)")  # fmt: skip
+                   help="keep only pairs whose latest rating is >= R as positives (e.g. ratings >= 4), "
+                        "each weighing 1 instead of the signed rating scale")  # fmt: skip
+    p.add_argument("--rating-neutral", type=float, default=3.0, metavar="N",
+                   help="ratings below N are negative evidence, above it positive (scaled up to --rating-max)")  # fmt: skip
+    p.add_argument("--rating-max", type=float, default=5.0, metavar="M", help="top of the rating scale")
+    p.add_argument("--dwell-min-seconds", type=float, default=5.0, help="dwell events shorter than this are no evidence")
+    p.add_argument("--dwell-full-seconds", type=float, default=30.0, help="dwell from this long on counts fully")
     p.add_argument("--event-weights", default=None, metavar="JSON",
                    help='event type -> weight, e.g. \'{"view": 1, "purchase": 8}\'; types not listed are dropped')  # fmt: skip
     p.add_argument("--max-eval-users", type=int, default=None, help="score a seeded sample of this many test users")
@@ -108,9 +114,22 @@ def load_interactions(
     min_user_interactions: int = 1,
     min_item_interactions: int = 1,
     event_type_weights: dict[str, float] | None = None,
+    semantics=None,
 ):
-    """File -> :class:`~ml.dataset.Interactions` (DataFormatError -> UsageError)."""
+    """File -> :class:`~ml.dataset.Interactions` (DataFormatError -> UsageError).
+
+    Events mean what ``semantics`` (an :class:`~ml.dataset.EvidenceSemantics`; default: 1-5 stars, neutral 3)
+    says; with ``implicit_threshold`` ratings are not mapped but kept as positives when a pair's *latest*
+    rating reaches the threshold (re-ratings are combined before the filter).
+    """
+    from dataclasses import replace
+
+    from ml.dataset import EvidenceSemantics
     from ml.io import DataFormatError, read_events, read_item_catalog
+
+    semantics = semantics or EvidenceSemantics()
+    if implicit_threshold is not None:
+        semantics = replace(semantics, rating_neutral=None)
 
     try:
         raw = read_events(path, fmt)
@@ -125,6 +144,7 @@ def load_interactions(
         data = raw.to_interactions(
             event_type_weights=event_type_weights or None,
             min_value=implicit_threshold,
+            semantics=semantics,
             min_user_interactions=min_user_interactions,
             min_item_interactions=min_item_interactions,
             item_features=features,
@@ -134,6 +154,19 @@ def load_interactions(
     if data.nnz == 0:
         raise UsageError(f"{path}: no positive interactions left after filtering")
     return data
+
+
+def _semantics(args: argparse.Namespace):
+    """The :class:`~ml.dataset.EvidenceSemantics` of the rating / dwell options (bad bounds -> UsageError)."""
+    from ml.dataset import EvidenceSemantics
+
+    try:
+        return EvidenceSemantics(
+            rating_neutral=args.rating_neutral, rating_max=args.rating_max,
+            dwell_min_seconds=args.dwell_min_seconds, dwell_full_seconds=args.dwell_full_seconds,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def split_data(data, method: str, *, test_size: float, seed: int):
@@ -251,12 +284,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--params names models not in --models: {', '.join(unknown)}")
     weights = _json_option(args.event_weights, "--event-weights")
     progress = not args.no_progress
+    semantics = _semantics(args)
 
     started = time.perf_counter()
     data = load_interactions(
         args.data, args.format, items=args.items, implicit_threshold=args.implicit_threshold,
         min_user_interactions=args.min_user_interactions, min_item_interactions=args.min_item_interactions,
-        event_type_weights=weights,
+        event_type_weights=weights, semantics=semantics,
     )  # fmt: skip
     _log(f"loaded {data!r} in {time.perf_counter() - started:.1f}s")
     try:
@@ -280,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
         "test_size": args.test_size, "k": args.k, "seed": args.seed, "search": args.search,
         "search_trials": args.search_trials if args.search else None,
         "implicit_threshold": args.implicit_threshold, "min_user_interactions": args.min_user_interactions,
+        "rating_neutral": None if args.implicit_threshold is not None else args.rating_neutral,
+        "rating_max": args.rating_max, "dwell_min_seconds": args.dwell_min_seconds,
         "n_users": data.n_users, "n_items": data.n_items, "nnz": data.nnz,
         "train_nnz": train.nnz, "test_nnz": test.nnz,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -10,8 +10,9 @@ import numpy as np
 
 from ml.dataset.ids import IdMap, normalize_ids
 from ml.dataset.log import SECONDS_PER_DAY, Aggregate, EventLog, aggregate_pairs, to_unix_seconds
+from ml.dataset.semantics import EvidenceSemantics, event_evidence, superseded_events
 
-__all__ = ["WeightedColumns", "weighted_columns", "id_codes", "kcore_masks", "compact_ids"]
+__all__ = ["WeightedColumns", "weighted_columns", "id_codes", "pair_keep_mask", "kcore_masks", "compact_ids"]
 
 
 @dataclass
@@ -80,9 +81,10 @@ def _type_weights(event_types: Any, event_type_weights: dict[str, float] | None,
 
 
 def _value_weights(
-    weight: np.ndarray, values: Any, value_weighting: bool, min_value: float | None, n: int
+    weight: np.ndarray, values: Any, value_weighting: bool, min_value: float | None, n: int, *, threshold_now: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(weight, values)``: ``weight`` times the value (``value_weighting``), 0 below ``min_value``."""
+    """``(weight, values)``: ``weight`` times the value (``value_weighting``), 0 below ``min_value``
+    (unless ``threshold_now=False``: :func:`pair_keep_mask` applies it once pairs are combined)."""
     if values is None:
         if value_weighting or min_value is not None:
             raise ValueError("value_weighting / min_value need values")
@@ -92,7 +94,7 @@ def _value_weights(
         raise ValueError("values length differs from user_ids")
     if value_weighting:
         weight = weight * vals
-    if min_value is not None:
+    if min_value is not None and threshold_now:
         weight = np.where(vals >= min_value, weight, 0.0)
     return weight, vals
 
@@ -131,16 +133,28 @@ def weighted_columns(
     min_value: float | None,
     half_life_days: float | None,
     now: float | None,
+    semantics: EvidenceSemantics | None = None,
 ) -> WeightedColumns:
-    """Validated per-event columns in input order, with the final float64 weight of every event."""
+    """Validated per-event columns in input order, with the final float64 weight of every event.
+
+    With ``semantics`` the weight is the event's signed evidence (:func:`ml.dataset.semantics.event_evidence`:
+    ratings and dwell mapped by value; without event types every valued event is a rating) and ``min_value``
+    is left to :func:`pair_keep_mask`.
+    """
     users = normalize_ids(user_ids)
     items = normalize_ids(item_ids)
     n = len(users)
     if len(items) != n:
         raise ValueError(f"user_ids has {n} rows but item_ids has {len(items)}")
     ts = _timestamps(timestamps, n, half_life_days)
+    if semantics is not None and event_types is None:
+        if values is None:
+            raise ValueError("semantics need event_types or values (ratings)")
+        event_types = np.full(n, semantics.rating_type)
     weight, et = _type_weights(event_types, event_type_weights, n)
-    weight, vals = _value_weights(weight, values, value_weighting, min_value, n)
+    if semantics is not None:
+        weight = event_evidence(et, values, type_weights=event_type_weights, semantics=semantics)
+    weight, vals = _value_weights(weight, values, value_weighting, min_value, n, threshold_now=semantics is None)
     ctx = _context_columns(context, n)
     weight = np.nan_to_num(_time_decay(weight, ts, half_life_days, now), nan=0.0)
     return WeightedColumns(users, items, weight, ts, et, vals, ctx)
@@ -157,6 +171,29 @@ def id_codes(raw: np.ndarray, id_map: IdMap | None) -> tuple[np.ndarray | None, 
         return None, code, code >= 0
     values, code = np.unique(raw, return_inverse=True)
     return values, code.reshape(-1), True
+
+
+def pair_keep_mask(
+    cols: WeightedColumns, known: np.ndarray | bool, n_items: int, *, semantics: EvidenceSemantics | None, min_value: float | None
+) -> np.ndarray:
+    """Events that still count once each (user, item) pair's events are combined (codes from :func:`id_codes`).
+
+    With ``semantics``: superseded events (:func:`ml.dataset.semantics.superseded_events`: earlier ratings,
+    everything before a negative latest opinion) are dropped first, then ``min_value`` keeps the surviving
+    events whose value reaches it -- so a pair rated 5 and re-rated 1 fails a threshold of 4. Without
+    ``semantics`` every event counts (``min_value`` was applied per event already).
+    """
+    keep = np.broadcast_to(np.asarray(known, dtype=bool), cols.weight.shape).copy()
+    if semantics is None or cols.event_type is None:
+        return keep
+    sel = np.flatnonzero(keep)
+    keys = cols.user[sel].astype(np.int64) * max(int(n_items), 1) + cols.item[sel]
+    keep[sel[superseded_events(keys, cols.timestamp[sel], cols.event_type[sel], cols.weight[sel], semantics=semantics)]] = False
+    if min_value is not None:
+        if cols.value is None:
+            raise ValueError("min_value needs values")
+        keep &= cols.value >= min_value  # NaN (no value) fails too, as before
+    return keep
 
 
 def kcore_masks(

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ml.dataset.events import compact_ids, id_codes, kcore_masks, weighted_columns
+from ml.dataset.events import compact_ids, id_codes, kcore_masks, pair_keep_mask, weighted_columns
 from ml.dataset.features import ItemFeatures
 from ml.dataset.ids import IdMap
 from ml.dataset.log import AGGREGATES, Aggregate, EventLog, aggregate_pairs
+from ml.dataset.semantics import EvidenceSemantics
 from ml.utils.arrays import isin_sorted
 
 __all__ = ["Interactions"]
@@ -116,6 +117,7 @@ class Interactions:
         event_type_weights: dict[str, float] | None = None,
         value_weighting: bool = False,
         min_value: float | None = None,
+        semantics: EvidenceSemantics | None = None,
         half_life_days: float | None = None,
         now: float | None = None,
         aggregate: Aggregate = "sum",
@@ -137,6 +139,11 @@ class Interactions:
         positives).  Events are aggregated per pair with ``aggregate``
         (``"sum"``, ``"max"`` or ``"last"`` = latest event); pairs with total
         weight <= 0 are not in the matrix (but their events stay in the log).
+        With ``semantics`` (:class:`~ml.dataset.semantics.EvidenceSemantics`) each event weighs its signed
+        evidence instead (ratings below the neutral point negative, dwell scaled by seconds and ignored
+        below the minimum), events are combined per pair first (only the latest rating counts; a negative
+        latest opinion supersedes the pair's earlier events) and ``min_value`` applies after that
+        combination; without event types every valued event is a rating.
         ``context`` (optional) maps names to per-event arrays aligned with the input rows
         (e.g. ``{"device": ..., "hour": ...}``); it is kept in ``log.context``.
 
@@ -161,12 +168,14 @@ class Interactions:
             min_value=min_value,
             half_life_days=half_life_days,
             now=now,
+            semantics=semantics,
         )
         user_values, cols.user, user_known = id_codes(cols.user, user_map)
         item_values, cols.item, item_known = id_codes(cols.item, item_map)
-        keep = (cols.weight != 0) & user_known & item_known
         n_u = len(user_map) if user_map is not None else len(user_values)
         n_i = len(item_map) if item_map is not None else len(item_values)
+        counted = pair_keep_mask(cols, user_known & item_known, n_i, semantics=semantics, min_value=min_value)
+        keep = (cols.weight != 0) & counted
 
         sel = np.flatnonzero(keep)
         sel = sel[np.argsort(cols.timestamp[sel], kind="stable")]  # time order from here on

@@ -17,8 +17,10 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
+from ml.dataset import event_evidence, superseded_events
 from recommendations.events import Actor
 from recommendations.models import Event, EventType, RecommenderSettings
+from recommendations.tuning import evidence_semantics
 
 PREFERENCES_TTL = 60
 SESSION_PREFERENCES_KEY = "vitrine_preferences"
@@ -26,6 +28,9 @@ SESSION_PREFERENCES_MAX = 500
 RECENT_EVENTS = 200  # how many of the actor's latest events shape real-time candidates
 RECENT_ITEMS = 20
 HISTORY_HALF_LIFE_DAYS = 7.0
+# An item with under a quarter of the strongest item's evidence (a 6 s dwell next to a like is 0.02 of it) is weak:
+# it comes after the strong items, so it neither takes a fold-in slot from them nor becomes a reason in their place.
+WEAK_EVIDENCE_SHARE = 0.25
 DEFAULT_DIVERSITY_LEVEL = 0.5
 DEFAULT_EXPLORATION_LEVEL = 0.2
 INTERACTION_VERBS = {
@@ -108,14 +113,16 @@ def _snapshot_from_db(*, user_id: int) -> PreferenceSnapshot:
 
 @dataclass(frozen=True)
 class ActorHistory:
-    """The actor's recent behaviour, most recent first. Built from at most RECENT_EVENTS events."""
+    """The actor's recent behaviour as evidence (strongest first, see :func:`_history_evidence`). Built from at most
+    RECENT_EVENTS events."""
 
-    recent_items: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # positive, distinct
+    # positive, distinct: the strong items by recency, then the weak ones (WEAK_EVIDENCE_SHARE)
+    recent_items: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     recent_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     interaction_types: dict[int, str] = field(default_factory=dict)  # strongest event type per item
     recent_categories: dict[int, int] = field(default_factory=dict)  # item -> category
     recent_tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    negative_items: frozenset[int] = frozenset()  # skipped (net negative weight)
+    negative_items: frozenset[int] = frozenset()  # net evidence < 0: skipped, rated below neutral, "not interested"
     # never recommended: skipped items, plus purchased (settings.exclude_purchased) and everything interacted
     # with (settings.exclude_viewed)
     exclude_items: frozenset[int] = frozenset()
@@ -138,29 +145,18 @@ def actor_history_get(*, actor: Actor, settings: RecommenderSettings, now: dt.da
         events = events.filter(user__isnull=True, session_key=actor.session_key)
     rows = list(
         events.order_by("-timestamp", "-id").values_list(
-            "item_id", "event_type", "timestamp", "item__category_id", "item__tags", "created_at"
+            "item_id", "event_type", "value", "timestamp", "item__category_id", "item__tags", "created_at"
         )[:RECENT_EVENTS]
     )
-    type_weights = settings.event_type_weights or {}
-    item_weight: dict[int, float] = {}
-    last_seen: dict[int, int] = {}
-    strongest: dict[int, tuple[float, str]] = {}
-    categories: dict[int, int] = {}
-    tags: dict[int, tuple[str, ...]] = {}
-    for order, (item_id, event_type, timestamp, category_id, item_tags, _) in enumerate(rows):
-        weight = float(type_weights.get(event_type, 0.0))
-        age_days = max((now - timestamp).total_seconds() / 86400.0, 0.0)
-        item_weight[item_id] = item_weight.get(item_id, 0.0) + weight * 0.5 ** (age_days / HISTORY_HALF_LIFE_DAYS)
-        last_seen.setdefault(item_id, order)
-        categories[item_id] = category_id
-        tags[item_id] = tuple(str(tag) for tag in (item_tags or [])[:20]) if isinstance(item_tags, list) else ()
-        if weight > 0 and weight > strongest.get(item_id, (0.0, ""))[0]:
-            strongest[item_id] = (weight, event_type)
-    positive = sorted((item for item, weight in item_weight.items() if weight > 0), key=last_seen.__getitem__)
-    negative = frozenset(item for item, weight in item_weight.items() if weight <= 0)
-    recent = positive[:RECENT_ITEMS]
+    evidence = _history_evidence(rows=rows, settings=settings, now=now)
+    item_weight = dict(zip(evidence.items.tolist(), evidence.weights.tolist(), strict=True))
+    categories = {row[0]: row[4] for row in rows}
+    tags = {row[0]: tuple(str(tag) for tag in (row[5] or [])[:20]) if isinstance(row[5], list) else () for row in rows}
+    positive = evidence.items[evidence.weights > 0]
+    negative = frozenset(evidence.items[evidence.weights < 0].tolist())  # 0 (a glance, a neutral rating): neither
+    recent = positive[:RECENT_ITEMS].tolist()
     affinity: dict[int, float] = {}
-    for item in positive:
+    for item in positive.tolist():
         affinity[categories[item]] = affinity.get(categories[item], 0.0) + item_weight[item]
     total = sum(affinity.values())
     affinity = {category: value / total for category, value in affinity.items()} if total > 0 else {}
@@ -178,12 +174,53 @@ def actor_history_get(*, actor: Actor, settings: RecommenderSettings, now: dt.da
     return ActorHistory(
         recent_items=np.asarray(recent, dtype=np.int64),
         recent_weights=np.asarray([item_weight[item] for item in recent], dtype=np.float32),
-        interaction_types={item: strongest[item][1] for item in recent if item in strongest},
+        interaction_types={item: evidence.strongest[item] for item in recent if item in evidence.strongest},
         recent_categories={item: categories[item] for item in recent},
         recent_tags={item: tags[item] for item in recent},
         negative_items=negative,
         exclude_items=frozenset(exclude),
         category_affinity=affinity,
         n_events=len(rows),
-        latest_stored_ts=max(row[5] for row in rows).timestamp() if rows else None,
+        latest_stored_ts=max(row[6] for row in rows).timestamp() if rows else None,
     )
+
+
+@dataclass(frozen=True)
+class HistoryEvidence:
+    """Per item of a history: net evidence, strongest first (see :func:`_history_evidence`)."""
+
+    items: np.ndarray  # int64, distinct; strong positive items first (by recency), then weak ones, then the rest
+    weights: np.ndarray  # float64, net decayed evidence per item
+    strongest: dict[int, str]  # item -> the event type of its strongest positive evidence (the verb of a reason)
+
+
+def _history_evidence(*, rows: list[tuple], settings: RecommenderSettings, now: dt.datetime) -> HistoryEvidence:
+    """The actor's events (newest first) as evidence per item, the way training reads them.
+
+    Each event weighs its signed evidence (:func:`ml.dataset.event_evidence`: a rating below the neutral point is
+    negative, a dwell under the minimum is nothing), decayed with ``HISTORY_HALF_LIFE_DAYS``; superseded events
+    (an earlier rating of the item, anything before a negative latest opinion) count nothing. Items whose net
+    evidence is under ``WEAK_EVIDENCE_SHARE`` of the strongest item's come after the strong ones, so that a
+    scroll of short dwells cannot push a like out of the fold-in window or become its reason.
+    """
+    if not rows:
+        return HistoryEvidence(np.zeros(0, dtype=np.int64), np.zeros(0), {})
+    items = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+    types = np.asarray([row[1] for row in rows], dtype=str)
+    values = np.fromiter((np.nan if row[2] is None else row[2] for row in rows), np.float64, len(rows))
+    seconds = np.fromiter((row[3].timestamp() for row in rows), np.float64, len(rows))
+    semantics = evidence_semantics(settings=settings)
+    evidence = event_evidence(types, values, type_weights=settings.event_type_weights or {}, semantics=semantics)
+    # rows come newest first; superseded_events breaks timestamp ties by row order, oldest first
+    evidence[superseded_events(items[::-1], seconds[::-1], types[::-1], evidence[::-1], semantics=semantics)[::-1]] = 0.0
+    age_days = np.maximum(now.timestamp() - seconds, 0.0) / 86400.0
+    decayed = evidence * np.exp2(-age_days / HISTORY_HALF_LIFE_DAYS)
+    unique, first, inverse = np.unique(items, return_index=True, return_inverse=True)  # first = most recent row
+    net = np.bincount(inverse, weights=decayed, minlength=len(unique))
+    weak = net < WEAK_EVIDENCE_SHARE * max(float(net.max()), 0.0)
+    order = np.lexsort((first, weak, net <= 0))
+    # strongest positive event type per item: the event with the largest (undecayed) evidence
+    by_strength = np.lexsort((-evidence, inverse))
+    top = by_strength[np.r_[0, np.flatnonzero(np.diff(inverse[by_strength])) + 1]]
+    strongest = {int(unique[inverse[row]]): str(types[row]) for row in top.tolist() if evidence[row] > 0}
+    return HistoryEvidence(unique[order], net[order], strongest)

@@ -4,7 +4,9 @@ The structured reason is what the pipeline knows, not a story told afterwards: `
 cites the recent item whose removal lowers the item's score most (fold-in) or whose similarity term is the
 largest (neighbours); ``trending_in_category`` and ``exploring_category`` name the category whose list the
 item came from; ``similar_users`` is the collaborative model's vector for the user. Tests check faithfulness:
-removing the cited evidence removes the recommendation (or at least changes it).
+removing the cited evidence removes the recommendation (or at least changes it). Only the actor's positive
+evidence is cited, with the verb of its strongest event (``ActorHistory.interaction_types``; ratings count by
+value, short dwell not at all: ``ml.dataset.semantics``).
 """
 from __future__ import annotations
 
@@ -39,12 +41,15 @@ def reason_for(*, table: CandidateTable, row: int, source: int) -> Reason:
     category = int(table.category_ids[row])
     if source == SOURCE_INDEX["ann"]:
         return Reason("similar_users")
+    # Only positive evidence is cited (interaction_types holds the actor's positive items with their strongest
+    # event type): an item rated below neutral, skipped or merely glanced at is never "because you ...".
+    cited = evidence if evidence >= 0 and evidence in table.interaction_types else -1
     if source in (SOURCE_INDEX["foldin"], SOURCE_INDEX["neighbours"]):
-        return Reason("because_you_interacted", item=evidence) if evidence >= 0 else Reason("similar_users")
+        return Reason("because_you_interacted", item=cited) if cited >= 0 else Reason("similar_users")
     if source == SOURCE_INDEX["trending"]:
         return Reason("trending_in_category", category=category)
     if source == SOURCE_INDEX["new_arrival"]:
-        return Reason("new_arrival", item=evidence if evidence >= 0 else None, category=category)
+        return Reason("new_arrival", item=cited if cited >= 0 else None, category=category)
     if source == SOURCE_INDEX["explore"]:
         return Reason("exploring_category", category=category)
     if source == SOURCE_INDEX["catalog"]:

@@ -14,8 +14,9 @@ import numpy as np
 from django.db import connection
 
 from common.vocabulary import DEVICE_CODE, DEVICES, EVENT_CODE, EVENT_TYPES
-from ml.dataset import EventColumns, Interactions
+from ml.dataset import EventColumns, EvidenceSemantics, Interactions
 from recommendations.models import Event
+from recommendations.tuning import evidence_semantics, recommender_settings_get
 
 SNAPSHOT_CHUNK_ROWS = 100_000
 
@@ -163,8 +164,16 @@ def training_snapshot(*, start: dt.datetime, end: dt.datetime, chunk_rows: int =
     return TrainingSnapshot(columns=EventColumns.concat(chunks), start=start, end=end)
 
 
-def training_dataset_build(*, snapshot: TrainingSnapshot, event_type_weights: dict[str, float]) -> Interactions:
-    """Interactions (user x item, weighted by event type, with device and hour context) from a snapshot."""
+def training_dataset_build(
+    *, snapshot: TrainingSnapshot, event_type_weights: dict[str, float], semantics: EvidenceSemantics | None = None
+) -> Interactions:
+    """Interactions (user x item, with device and hour context) from a snapshot.
+
+    Each event weighs its signed evidence under ``semantics`` (the live settings' rating scale and dwell bounds,
+    :func:`recommendations.tuning.evidence_semantics`, read when None) times its event-type weight, and a
+    pair's re-ratings are combined before aggregation -- the same reading serving applies to a live history.
+    """
     return snapshot.columns.to_interactions(
         event_type_weights={str(key): float(value) for key, value in event_type_weights.items()},
+        semantics=semantics or evidence_semantics(settings=recommender_settings_get()),
     )

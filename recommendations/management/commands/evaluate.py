@@ -27,7 +27,7 @@ from common.vocabulary import EVENT_CODE, EVENT_TYPES
 from ml.dataset import EventColumns
 from recommendations.events import Actor
 from recommendations.models import Event
-from recommendations.tuning import recommender_settings_get
+from recommendations.tuning import evidence_semantics, recommender_settings_get
 
 CHUNK_SIZE = 50_000
 
@@ -171,7 +171,8 @@ class Command(BaseCommand):
 
         try:
             data = columns.to_interactions(
-                event_type_weights=weights, min_user_interactions=min_user_interactions, item_features=_item_features(),
+                event_type_weights=weights, semantics=evidence_semantics(settings=recommender_settings_get()),
+                min_user_interactions=min_user_interactions, item_features=_item_features(),
             )  # fmt: skip
         except ValueError as exc:
             raise UsageError(f"cannot build interactions: {exc}") from None
