@@ -2,6 +2,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from catalog.revision import CatalogQuerySet
+
 
 class Category(models.Model):
     """A node of the category tree (``parent`` is null for top-level categories)."""
@@ -10,6 +12,8 @@ class Category(models.Model):
     slug = models.SlugField(max_length=140, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     description = models.TextField(blank=True)
+
+    objects = CatalogQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -35,6 +39,8 @@ class Item(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_index=True)
 
+    objects = CatalogQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "id"]
         indexes = [
@@ -52,3 +58,16 @@ class Item(models.Model):
     @property
     def is_available(self) -> bool:
         return self.is_active and self.in_stock
+
+
+class CatalogRevision(models.Model):
+    """One row (``id=1``): a token replaced by database triggers on every item or category write.
+
+    See ``catalog.revision``; written only by the triggers of migration 0002, read with one primary-key query.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalog revision {self.value}"

@@ -8,13 +8,11 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import reset_queries, transaction
 from django.utils import timezone
@@ -22,8 +20,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from catalog.models import Category, Item
+from catalog.revision import CATALOG_REVISION_CACHE_KEY, catalog_changed, catalog_written  # noqa: F401 - re-exported
 from common.importing import ImportFileError, ImportSummary, RejectedRow, RowErrors, csv_dict_rows, text_file_open
-from common.services import cache_invalidate_around_commit
 
 CATALOG_REQUIRED_COLUMNS = ("sku", "title", "category")
 CATALOG_OPTIONAL_COLUMNS = (
@@ -39,24 +37,7 @@ FALSE_WORDS = frozenset({"0", "false", "no", "n", "f"})
 # Fields an importer may set on an item (``category`` is resolved separately).
 ITEM_FIELDS = ("title", "description", "tags", "attributes", "price", "image_url", "in_stock", "is_active", "created_at")
 
-# Replaced whenever items or categories change (signals for single rows, the bulk writers explicitly): caches of
-# item data, such as the item cards serving keeps in each process, drop what they hold when it differs.
-CATALOG_REVISION_CACHE_KEY = "catalog:revision"
-
 logger = logging.getLogger(__name__)
-
-
-def catalog_changed() -> None:
-    """Items or categories were written: readers of ``CATALOG_REVISION_CACHE_KEY`` re-read them."""
-    try:
-        cache.set(CATALOG_REVISION_CACHE_KEY, uuid.uuid4().hex[:12], None)
-    except Exception as exc:
-        logger.warning("could not bump the catalog revision: %s", exc)
-
-
-def catalog_written() -> None:
-    """Call after writing items or categories, in a transaction or not: the revision changes now and after commit."""
-    cache_invalidate_around_commit(catalog_changed)
 
 
 def catalog_rows_from_csv(*, path: Path, warnings: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -1,11 +1,11 @@
-"""Item and category writes bump the catalog revision (see ``catalog.services.catalog_written``)."""
+"""Item and category writes bump the cache's catalog revision (``catalog.revision``; the database's: triggers)."""
 from __future__ import annotations
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from catalog.models import Category, Item
-from catalog.services import catalog_written
+from catalog.revision import catalog_written
 
 
 @receiver(post_save, sender=Item)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
+from catalog.selectors import item_get
 from common.exceptions import NotFound, ValidationFailed
 from recommendations.events import actor_from_request
 from recommendations.serving import (
@@ -130,7 +131,10 @@ class RecommendationListApi(APIView):
 
 
 class ItemSimilarApi(APIView):
-    """Items similar to one item (the model's neighbours, or content similarity), minus what you hid."""
+    """Available items similar to one item (the model's neighbours, or content similarity), minus what you hid.
+
+    An inactive or deleted item answers 404, as its page does; an out-of-stock one has a page, so it has similar items.
+    """
 
     permission_classes = [AllowAny]
 
@@ -149,7 +153,7 @@ class ItemSimilarApi(APIView):
     def get(self, request: Request, item_id: int) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        item = Item.objects.select_related("category").filter(pk=item_id).first()
+        item = item_get(item_id=item_id)  # the item page's rule: an inactive or deleted item is not found
         if item is None:
             raise NotFound("No such item.")
         actor = actor_from_request(request) if request.user.is_authenticated or request.session.session_key else None

@@ -2,25 +2,24 @@
 
 Every page needs the cards of its ~20 items and of the items its reasons cite. Reading them from the database
 was a round trip and a join per request; they change only when the catalog does. So each process keeps the
-cards it has read, tagged with the catalog revision they were read under (``catalog.services``: replaced on
-every item or category write, signals and bulk writers alike). A request passes the revision it read with the
-rest of its state (one cache round trip for everything); a different revision empties the cards, so a price,
-stock or deactivation change shows on the next request. ``MAX_AGE`` bounds what a write that bypasses both
-(raw SQL) could leave stale; without a revision (no cache backend) every request reads the database.
+cards it has read, tagged with the catalog revision they were read under (``catalog.revision``: replaced on
+every item or category write, by whatever process). A request passes the revision it read (with a shared cache,
+in its one cache round trip; with a process-local cache, from the database); a different revision empties the
+cards, so a price, stock, deactivation or deletion committed anywhere shows on the next request. ``MAX_AGE``
+bounds what a raw SQL write with a shared cache could leave stale; without a revision every call reads the
+database.
 """
 from __future__ import annotations
 
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import connection
 
 from catalog.models import Category, Item
-from catalog.services import CATALOG_REVISION_CACHE_KEY
+from catalog.revision import catalog_revision_get  # noqa: F401 - serving reads the revision from here
 
 MAX_AGE = 60.0  # seconds a process trusts its cards without a revision change
 MAX_CARDS = 200_000  # at most this many cards per process (about 100 MB); the oldest half goes first
@@ -94,18 +93,6 @@ def item_cards_get(item_ids: set[int], *, catalog_revision: str | None = None) -
         _cards.store(fresh, revision=catalog_revision)
         found.update(fresh)
     return found
-
-
-def catalog_revision_get(*, known: str | None = None) -> str | None:
-    """The catalog revision (``known``: as read with the request state); set when missing (evicted, fresh cache),
-    so a missing one never matches cards read under an old one. None when the cache does not answer."""
-    if isinstance(known, str):
-        return known
-    revision = cache.get(CATALOG_REVISION_CACHE_KEY)
-    if revision is None:
-        cache.add(CATALOG_REVISION_CACHE_KEY, uuid.uuid4().hex[:12], None)
-        revision = cache.get(CATALOG_REVISION_CACHE_KEY)
-    return revision if isinstance(revision, str) else None
 
 
 def item_cards_forget() -> None:

@@ -9,7 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from catalog import revision as revision_module
 from catalog.models import Item
+from catalog.revision import catalog_revision_is_process_local
 from catalog.services import CATALOG_REVISION_CACHE_KEY, catalog_import_rows
 from recommendations.serving import cards as cards_module
 from recommendations.serving.cards import item_cards_forget, item_cards_get
@@ -71,10 +73,23 @@ def test_a_bulk_import_shows_on_the_next_request(client):
     assert again[shown.pk]["title"] == "Renamed by import"
 
 
-def test_a_write_that_bypasses_the_revision_is_bounded_by_max_age(client, monkeypatch):
-    page = first_page(client)
-    shown = page["items"][0]["id"]
-    Item.objects.filter(pk=shown).update(title="Raw SQL title")  # no signal, no revision bump
+def test_a_queryset_update_or_raw_sql_shows_on_the_next_request(client):
+    """No signal is sent: the database triggers (process-local cache) or the queryset (shared cache) bump it."""
+    shown = first_page(client)["items"][0]["id"]
+    Item.objects.filter(pk=shown).update(title="Updated title")
+    assert {i["id"]: i for i in first_page(client, n=20)["items"]}[shown]["title"] == "Updated title"
+    if not catalog_revision_is_process_local():
+        return  # raw SQL with a shared cache: see test_raw_sql_with_a_shared_cache_is_bounded_by_max_age
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Item._meta.db_table} SET in_stock = %s WHERE id = %s", [False, shown])
+    assert shown not in {i["id"] for i in first_page(client, n=20)["items"]}
+
+
+def test_raw_sql_with_a_shared_cache_is_bounded_by_max_age(client, monkeypatch):
+    monkeypatch.setattr(revision_module, "catalog_revision_is_process_local", lambda: False)
+    shown = first_page(client)["items"][0]["id"]
+    with connection.cursor() as cursor:  # no signal, no cache bump
+        cursor.execute(f"UPDATE {Item._meta.db_table} SET title = %s WHERE id = %s", ["Raw SQL title", shown])
     assert {i["id"]: i for i in first_page(client, n=20)["items"]}[shown]["title"] != "Raw SQL title"
     monkeypatch.setattr(cards_module, "MAX_AGE", 0.0)
     assert {i["id"]: i for i in first_page(client, n=20)["items"]}[shown]["title"] == "Raw SQL title"
