@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,6 +57,19 @@ class CandidateTable:
     def __len__(self) -> int:
         return len(self.item_ids)
 
+    _ROW_FIELDS = ("item_ids", "category_ids", "scores", "evidence_items", "popularity", "freshness", "affinity", "model_rows")
+
+    def take(self, rows: np.ndarray) -> CandidateTable:
+        """The table restricted to ``rows`` (an index array or a boolean mask), in that order."""
+        return replace(self, **{name: getattr(self, name)[rows] for name in self._ROW_FIELDS})
+
+    def extended(self, other: CandidateTable) -> CandidateTable:
+        """This table's rows followed by ``other``'s (the caller keeps item ids distinct)."""
+        return replace(
+            self, **{name: np.concatenate([getattr(self, name), getattr(other, name)]) for name in self._ROW_FIELDS},
+            interaction_types={**other.interaction_types, **self.interaction_types},
+        )
+
     @classmethod
     def empty(cls) -> CandidateTable:
         m = 0
@@ -92,6 +105,49 @@ def candidates_build(
     results, timings = _sources_run(
         user_id=user_id, history=history, prefs=prefs, settings=settings, serving=serving, table=table, pool=pool, seed=seed, now=now,
     )
+    non_empty = {name: result for name, result in results.items() if len(result)}
+    merged = candidates_merge(
+        results=non_empty, table=table, pool=pool, history=history, settings=settings, serving=serving, now=now,
+        personalized=personalized,
+    )
+    merged.personalized = personalized and (not history.is_empty or "ann" in non_empty)
+    merged.timings = timings
+    return merged
+
+
+def candidates_merge(
+    *,
+    results: dict[str, SourceResult],
+    table: PopularityTable,
+    pool: NewArrivals,
+    history: ActorHistory,
+    settings: RecommenderSettings,
+    serving,
+    now: float,
+    personalized: bool,
+) -> CandidateTable:
+    """Merge source results (name -> result) into one table; items unknown to the catalog or unavailable are dropped.
+
+    Parameters
+    ----------
+    results
+        Source name (one of :data:`SOURCES`) -> its items with raw scores; each source's scores are min-max
+        scaled to [0.1, 1].
+    table, pool
+        The shared popularity table and new arrivals (most items' category and creation time; the database is
+        asked for the rest).
+    history
+        The actor's history (category affinity, the verbs of reasons).
+    now
+        Unix seconds (freshness).
+    personalized
+        Whether the actor's category affinity is used (0 otherwise).
+
+    Returns
+    -------
+    CandidateTable
+        One row per distinct item, sorted by item id (``personalized`` left False: the caller decides).
+    """
     non_empty = {name: result for name, result in results.items() if len(result)}
     if not non_empty:
         return CandidateTable.empty()
@@ -130,8 +186,6 @@ def candidates_build(
         model_rows=model_rows,
         interaction_types=dict(history.interaction_types),
         model_version=serving.version_id if serving is not None else None,
-        personalized=personalized and (not history.is_empty or "ann" in non_empty),
-        timings=timings,
     )
 
 

@@ -114,6 +114,20 @@ def page_decide(
     return PageDecision(picks=picks, n=n, ranker=ranker_kind, interaction_types=candidates.interaction_types)
 
 
+def decisions_join(first: PageDecision, then: PageDecision, *, limit: int | None = None) -> PageDecision:
+    """``first``'s picks followed by ``then``'s (at most ``limit`` in all): a page filled from a second pool.
+
+    The caller decides ``then`` with ``first``'s picks counted as served, so no item is picked twice.
+    """
+    picks = first.picks + then.picks
+    return PageDecision(
+        picks=picks[:limit] if limit is not None else picks,
+        n=first.n,
+        ranker=first.ranker,
+        interaction_types={**then.interaction_types, **first.interaction_types},
+    )
+
+
 def page_items(*, decision: PageDecision, cards: dict[int, ItemCard]) -> list[RecommendedItem]:
     """The page: the first ``decision.n`` picks whose card is available, with their explanations rendered.
 

@@ -76,7 +76,7 @@ def reason_render(
     elif reason.type == "exploring_category":
         text = f"Something different: explore {category_name or 'a new category'}"
     elif reason.type == "catalog":
-        text = "New in the shop"
+        text = "More from the shop"  # newest items of a shop without popularity, or the rest of the catalogue
     elif reason.type == "similar_item":
         text = f"Shoppers who liked {quoted} also liked this"
     elif reason.type == "similar_content":

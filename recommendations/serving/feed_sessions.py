@@ -1,5 +1,8 @@
 """Feed sessions for infinite feeds: a signed cursor names the session; the items it served are remembered.
 
+A feed session ends when nothing unseen is left: its last page carries no cursor (the pipeline refills from
+broader pools before that, :mod:`~recommendations.serving.refill`).
+
 The cursor is ``django.core.signing`` text holding the feed id, the next page number and a tag of the actor,
 so it cannot be forged, replayed by someone else, or used after ``CURSOR_MAX_AGE``. The items served in a
 feed session live in the cache; if the cache lost them, they are recovered from the logged impressions
@@ -67,6 +70,11 @@ def feed_served_key(feed_id: str) -> str:
     return f"{KEY_PREFIX}:feed:{feed_id}"
 
 
+def feed_refill_key(feed_id: str) -> str:
+    """The session's :class:`~recommendations.serving.refill.RefillPool` (kept as long as the session)."""
+    return f"{KEY_PREFIX}:feed-refill:{feed_id}"
+
+
 def feed_served_get(*, actor: Actor, position: FeedPosition) -> frozenset[int]:
     """Items already served in this feed session (empty on its first page)."""
     if position.page == 0:
@@ -84,4 +92,5 @@ def feed_served_get(*, actor: Actor, position: FeedPosition) -> frozenset[int]:
 
 
 def feed_served_add(*, position: FeedPosition, previous: frozenset[int], item_ids: list[int]) -> None:
+    """Remember ``item_ids`` as served in this feed session (shown, or found unavailable: never picked again)."""
     cache.set(feed_served_key(position.feed_id), sorted(set(previous) | set(item_ids)), FEED_SESSION_TTL)

@@ -30,14 +30,21 @@ from recommendations.serving.actors import (
     actor_history_get,
     preference_snapshot_get,
 )
-from recommendations.serving.cache import CANDIDATES_TTL, KEY_PREFIX, actor_state_token, actor_token_key
+from recommendations.serving.cache import (
+    CANDIDATES_TTL,
+    FEED_SESSION_TTL,
+    KEY_PREFIX,
+    actor_state_token,
+    actor_token_key,
+)
 from recommendations.serving.candidates import CandidateTable, candidates_build
 from recommendations.serving.cards import catalog_revision_get, item_cards_get
-from recommendations.serving.decide import PageDecision, RecommendedItem, page_decide, page_items
+from recommendations.serving.decide import PageDecision, RecommendedItem, page_items
 from recommendations.serving.feed_sessions import (
     FeedPosition,
     cursor_decode,
     cursor_encode,
+    feed_refill_key,
     feed_served_add,
     feed_served_get,
     feed_served_key,
@@ -45,6 +52,7 @@ from recommendations.serving.feed_sessions import (
 from recommendations.serving.impressions import ImpressionRow, impressions_log
 from recommendations.serving.model import active_serving_model, item_embeddings
 from recommendations.serving.ranking import RANKER_CACHE_KEY, LearnedRanker, ranker_from_payload, ranker_get
+from recommendations.serving.refill import PageFiller, RefillPool
 from recommendations.serving.tables import (
     context_affinity_get,
     daypart_of_hour,
@@ -158,6 +166,7 @@ class _RequestState:
     ranker: dict | None = None
     catalog: str | None = None
     model_stamp: int | None = None
+    refill: RefillPool | None = None
 
 
 def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
@@ -175,6 +184,7 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
         keys["prefs"] = preferences_cache_key(user_id=actor.user_id)
     if page > 0:
         keys["served"] = feed_served_key(feed_id)
+        keys["refill"] = feed_refill_key(feed_id)
     found = cache.get_many(list(keys.values()))
     state = _RequestState(**{name: found.get(key) for name, key in keys.items()})
     if not isinstance(state.settings, RecommenderSettings):
@@ -183,6 +193,8 @@ def _request_state(*, actor: Actor, page: int, feed_id: str) -> _RequestState:
         state.prefs = None
     if not isinstance(state.model_stamp, int):
         state.model_stamp = None
+    if not isinstance(state.refill, RefillPool):
+        state.refill = None
     return state
 
 
@@ -236,8 +248,10 @@ def feed_recommendations_get(
 ) -> RecommendationPage:
     """One page of the actor's feed. Later pages (``cursor``) never repeat an item of the same feed session.
 
-    Logs the page's impressions and remembers its items in the feed session. Raises ``CursorError`` for a
-    bad cursor.
+    When the actor's candidates run short, the page is filled from broader pools (:mod:`.refill`), so a page
+    is full while anything unseen is left, and ``next_cursor`` is None only on the page that serves the last
+    of it. Logs the page's impressions and remembers its items in the feed session. Raises ``CursorError``
+    for a bad cursor.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -261,17 +275,16 @@ def feed_recommendations_get(
         served = frozenset(state.served)
     else:
         served = feed_served_get(actor=actor, position=position)
-    decision = page_decide(
-        candidates=table, settings=settings, prefs=prefs,
+    filler = PageFiller(
+        actor=actor, table=table, settings=settings, prefs=prefs, serving=serving, n=n,
+        signature=_candidates_signature(serving=serving, settings=settings, token=token, prefs=prefs),
         context_affinity=context_affinity_get(device=context.device, daypart=context.daypart, settings=settings),
         ranker=ranker_from_payload(state.ranker) if state.ranker is not None else ranker_get(),
-        served=served, n=n, embeddings=item_embeddings(serving),
+        embeddings=item_embeddings(serving), refill=state.refill,
     )
-    timings["rank"] = time.perf_counter() - mark
-
-    mark = time.perf_counter()
-    items = page_items_get(decision=decision, catalog_revision=catalog_revision_get(known=state.catalog))
-    timings["hydrate"] = time.perf_counter() - mark
+    decision, items, passed_over, more = filler.fill(served=served, catalog_revision=catalog_revision_get(known=state.catalog))
+    timings["rank"] = time.perf_counter() - mark - filler.hydrate_seconds
+    timings["hydrate"] = filler.hydrate_seconds
 
     page = RecommendationPage(
         request_id=str(uuid.uuid4()),
@@ -285,12 +298,15 @@ def feed_recommendations_get(
         timings=timings,
     )
     mark = time.perf_counter()
-    feed_served_add(position=position, previous=served, item_ids=[entry.item.pk for entry in items])
+    feed_served_add(position=position, previous=served, item_ids=[entry.item.pk for entry in items] + passed_over)
+    if filler.refill_grown:
+        cache.set(feed_refill_key(position.feed_id), filler.refill, FEED_SESSION_TTL)
     impressions_log(
         request_id=page.request_id, actor=actor, rows=_impression_rows(decision=decision, items=items, position=position, context=context),
         surface=surface, model_version_id=page.model_version, settings_version=settings.version,
     )
-    page.next_cursor = cursor_encode(actor=actor, position=FeedPosition(position.feed_id, position.page + 1))
+    if more:  # null only when nothing unseen is left: the feed's end
+        page.next_cursor = cursor_encode(actor=actor, position=FeedPosition(position.feed_id, position.page + 1))
     timings["log"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     return page
