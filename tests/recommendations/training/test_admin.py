@@ -51,3 +51,11 @@ def test_admin_activate_button_rolls_back(planted, client, django_capture_on_com
     assert "was not activated" in response.content.decode()  # tampered: refused, old stays active
     assert ModelVersion.objects.get(status=Status.ACTIVE).pk == old.pk
     assert Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_retrain_now_with_no_events_says_so_and_records_nothing(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(reverse("admin:recommendations_modelversion_retrain"), follow=True)
+    assert "Retrain not started: Nothing to train on" in response.content.decode()
+    assert not ModelVersion.objects.exists()
