@@ -21,7 +21,14 @@ from django.utils.text import slugify
 
 from catalog.models import Category, Item
 from catalog.revision import CATALOG_REVISION_CACHE_KEY, catalog_changed, catalog_written  # noqa: F401 - re-exported
-from common.importing import ImportFileError, ImportSummary, RejectedRow, RowErrors, csv_dict_rows, text_file_open
+from common.importing import (
+    ImportFileError,
+    ImportSummary,
+    RejectedRow,
+    RowErrors,
+    csv_dict_rows,
+    text_lines_utf8_or_latin1,
+)
 
 CATALOG_REQUIRED_COLUMNS = ("sku", "title", "category")
 CATALOG_OPTIONAL_COLUMNS = (
@@ -53,54 +60,49 @@ def _movielens_date(raw: str) -> dt.date | None:
 
 
 def catalog_rows_from_movielens(*, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Rows of a MovieLens 100K ``u.item`` file (``|``-separated, latin-1, no header) as catalog rows.
+    """Rows of a MovieLens 100K ``u.item`` file (``|``-separated, no header; UTF-8 or latin-1) as catalog rows.
 
     ``movie id|title|release date|video release date|IMDb URL|19 genre flags`` becomes SKU ``ml-<id>``, the
     first genre as category (under "Movies"), all genres as tags, release date and IMDb URL as attributes.
     """
-    handle = text_file_open(path=path, encoding="latin-1")
-    with handle:
-        first = handle.readline()
-        if first and first.count("|") != 4 + len(MOVIELENS_GENRES):
+    for line_number, line in text_lines_utf8_or_latin1(path=path):
+        if line_number == 1 and line and line.count("|") != 4 + len(MOVIELENS_GENRES):
             raise ImportFileError(
                 f"{path} does not look like a MovieLens u.item file: expected {5 + len(MOVIELENS_GENRES)} "
-                f"'|'-separated fields on line 1, got {first.count('|') + 1}."
+                f"'|'-separated fields on line 1, got {line.count('|') + 1}."
             )
-        handle.seek(0)
-        for line_number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("|")
-            if len(fields) != 5 + len(MOVIELENS_GENRES):
-                yield line_number, RejectedRow({"non_field_errors": [f"Expected {5 + len(MOVIELENS_GENRES)} '|'-separated fields, got {len(fields)}."]})
-                continue
-            movie_id, title, release, video_release, imdb_url = fields[:5]
-            flags = fields[5:]
-            if not movie_id.strip().isdigit():
-                yield line_number, RejectedRow({"sku": [f"Movie id must be a number, got {movie_id!r}."]})
-                continue
-            if any(flag not in ("0", "1") for flag in flags):
-                yield line_number, RejectedRow({"tags": ["Genre flags must be 0 or 1."]})
-                continue
-            genres = [genre for genre, flag in zip(MOVIELENS_GENRES, flags, strict=True) if flag == "1"] or ["unknown"]
-            release_date = _movielens_date(release)
-            attributes: dict[str, Any] = {"release_date": release_date.isoformat() if release_date else release.strip()}
-            if video_release.strip():
-                attributes["video_release_date"] = video_release.strip()
-            if imdb_url.strip():
-                attributes["imdb_url"] = imdb_url.strip()
-            created_at = dt.datetime.combine(release_date, dt.time(), tzinfo=dt.UTC) if release_date else None
-            yield line_number, {
-                "sku": f"ml-{int(movie_id)}",
-                "title": title.strip(),
-                "category": genres[0],
-                "parent_category": MOVIELENS_PARENT_CATEGORY,
-                "description": f"{title.strip()}. Genres: {', '.join(genres)}.",
-                "tags": genres,
-                "attributes": attributes,
-                "created_at": created_at,
-            }
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != 5 + len(MOVIELENS_GENRES):
+            yield line_number, RejectedRow({"non_field_errors": [f"Expected {5 + len(MOVIELENS_GENRES)} '|'-separated fields, got {len(fields)}."]})
+            continue
+        movie_id, title, release, video_release, imdb_url = fields[:5]
+        flags = fields[5:]
+        if not movie_id.strip():
+            yield line_number, RejectedRow({"sku": ["The movie id is empty."]})
+            continue
+        if any(flag not in ("0", "1") for flag in flags):
+            yield line_number, RejectedRow({"tags": ["Genre flags must be 0 or 1."]})
+            continue
+        genres = [genre for genre, flag in zip(MOVIELENS_GENRES, flags, strict=True) if flag == "1"] or ["unknown"]
+        release_date = _movielens_date(release)
+        attributes: dict[str, Any] = {"release_date": release_date.isoformat() if release_date else release.strip()}
+        if video_release.strip():
+            attributes["video_release_date"] = video_release.strip()
+        if imdb_url.strip():
+            attributes["imdb_url"] = imdb_url.strip()
+        created_at = dt.datetime.combine(release_date, dt.time(), tzinfo=dt.UTC) if release_date else None
+        yield line_number, {
+            "sku": f"ml-{movie_id.strip()}",  # the id as written: "007" stays "007" (u.data keeps it too)
+            "title": title.strip(),
+            "category": genres[0],
+            "parent_category": MOVIELENS_PARENT_CATEGORY,
+            "description": f"{title.strip()}. Genres: {', '.join(genres)}.",
+            "tags": genres,
+            "attributes": attributes,
+            "created_at": created_at,
+        }
 
 
 def _parse_bool(raw: str) -> bool | None:
@@ -327,9 +329,20 @@ def _catalog_chunk_write(*, chunk: list[tuple[int, dict[str, Any]]], resolver: _
 
 def catalog_import_file(
     *, path: Path, file_format: str, dry_run: bool = False, chunk_size: int = 1000, max_errors: int = 20,
+    summary: ImportSummary | None = None,
 ) -> ImportSummary:
-    """Import a catalog file: ``csv`` (documented columns) or ``movielens`` (``u.item``). Raises ImportFileError."""
-    summary = ImportSummary(max_errors=max_errors)
+    """Import a catalog file: ``csv`` (documented columns) or ``movielens`` (``u.item``).
+
+    Counts go into ``summary`` (a new one when None), which is returned; its ``exit_code`` says whether every
+    row, some rows or no row was written.
+
+    Raises
+    ------
+    ImportFileError
+        The file is refused (nothing written), or stopped being readable part-way (the chunks before are kept,
+        and counted in ``summary``).
+    """
+    summary = summary or ImportSummary(max_errors=max_errors)
     if file_format == "csv":
         rows = catalog_rows_from_csv(path=path, warnings=summary.warnings)
     elif file_format == "movielens":

@@ -2,6 +2,7 @@
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 
@@ -53,8 +54,37 @@ def _record_version(*, instance: RecommenderSettings, changed_by: Any) -> None:
     )
 
 
+def training_models_errors(*, training_models: Any) -> list[str]:
+    """Why ``training_models`` cannot be saved (an empty list when it can): unknown or repeated model names.
+
+    The known names come from ``ml.models.registry`` (nothing heavy is imported to list them); the shape
+    (a list of objects with a "name") is checked by ``RecommenderSettings.clean``.
+    """
+    from ml.models.registry import available_models
+
+    if not isinstance(training_models, list):
+        return []
+    names = [entry.get("name") for entry in training_models if isinstance(entry, dict)]
+    known = available_models()
+    unknown = [name for name in names if isinstance(name, str) and name not in known]
+    errors = [f"Unknown model name(s): {', '.join(map(repr, unknown))}. Known models: {', '.join(known)}."] if unknown else []
+    repeated = sorted({name for name in names if isinstance(name, str) and names.count(name) > 1})
+    if repeated:
+        errors.append(f"Each model may be listed once; repeated: {', '.join(map(repr, repeated))}.")
+    return errors
+
+
 def recommender_settings_update(*, data: dict[str, Any], changed_by: Any = None) -> RecommenderSettings:
-    """Validate and apply a change; bumps the version and records it in the history."""
+    """Validate and apply a change; bumps the version and records it in the history.
+
+    Raises
+    ------
+    ValidationError
+        A value is refused (``training_models`` naming a model ``ml.models.registry`` does not know, ...).
+    """
+    errors = training_models_errors(training_models=data["training_models"]) if "training_models" in data else []
+    if errors:
+        raise ValidationError({"training_models": errors})
     with transaction.atomic():
         instance, _ = RecommenderSettings.objects.select_for_update().get_or_create(pk=1)
         instance, has_updated = model_update(instance=instance, fields=EDITABLE_FIELDS, data=data)

@@ -17,7 +17,14 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import reset_queries, transaction
 
-from common.importing import ImportFileError, ImportSummary, RejectedRow, RowErrors, csv_dict_rows, text_file_open
+from common.importing import (
+    ImportFileError,
+    ImportSummary,
+    RejectedRow,
+    RowErrors,
+    csv_dict_rows,
+    text_lines_utf8_or_latin1,
+)
 from common.vocabulary import EventType
 from recommendations.events.ingest import event_ingest_rows
 from users.models import Preferences
@@ -26,6 +33,8 @@ EVENT_REQUIRED_COLUMNS = ("event_type", "timestamp")
 EVENT_ALTERNATIVE_COLUMNS = (("user", "session_key"), ("item_sku", "sku", "item"))
 EVENT_OPTIONAL_COLUMNS = ("value", "client_event_id", "device", "local_hour")
 USERNAME_MAX_LENGTH = 150
+SESSION_KEY_MAX_LENGTH = 64
+CLIENT_EVENT_ID_MAX_LENGTH = 64
 USER_CACHE_LIMIT = 200_000  # usernames -> ids remembered between chunks; cleared when it grows past this
 _username_validator = UnicodeUsernameValidator()
 
@@ -55,7 +64,9 @@ def _event_row_from_csv(raw: dict[str, str] | RejectedRow, *, user_prefix: str) 
     if not user and not session_key:
         errors["user"] = ["Each row needs a user or a session_key."]
     event["external_user"] = f"{user_prefix}{user}" if user else ""
-    event["session_key"] = session_key[:64]
+    if len(session_key) > SESSION_KEY_MAX_LENGTH:  # never cut: two long keys would become one session
+        errors["session_key"] = [f"At most {SESSION_KEY_MAX_LENGTH} characters, got {len(session_key)}."]
+    event["session_key"] = session_key
 
     if cell.get("item_sku") or cell.get("sku"):
         event["sku"] = cell.get("item_sku") or cell.get("sku")
@@ -110,37 +121,35 @@ def event_rows_from_movielens(*, path: Path, user_prefix: str = "ml-", rating_ev
     Item SKU ``ml-<item>`` (as written by ``import_catalog --format movielens``), user ``<prefix><user>``,
     client id ``ml-<user>-<item>-<ts>`` so a second import of the same file stores nothing new.
     """
-    handle = text_file_open(path=path, encoding="latin-1")
-    with handle:
-        first = handle.readline()
-        if first.strip() and len(first.split()) != 4:
+    for line_number, line in text_lines_utf8_or_latin1(path=path):
+        fields = line.split()
+        if line_number == 1 and fields and len(fields) != 4:
             raise ImportFileError(
                 f"{path} does not look like a MovieLens u.data file: expected 4 tab-separated fields "
-                f"(user item rating timestamp) on line 1, got {len(first.split())}."
+                f"(user item rating timestamp) on line 1, got {len(fields)}."
             )
-        handle.seek(0)
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 4 or not all(field.isdigit() for field in (fields[0], fields[1], fields[3])):
-                yield line_number, RejectedRow({"non_field_errors": ["Expected 4 fields: user id, item id, rating, Unix timestamp."]})
-                continue
-            user, item, rating, timestamp = fields
-            value = _number(rating)
-            if value is None:
-                yield line_number, RejectedRow({"value": [f"Rating must be a number, got {rating!r}."]})
-                continue
-            yield line_number, {
-                "external_user": f"{user_prefix}{user}",
-                "session_key": "",
-                "sku": f"ml-{item}",
-                "event_type": rating_event,
-                "value": value,
-                "timestamp": int(timestamp),
-                "context": {},
-                "client_event_id": f"ml-{user}-{item}-{timestamp}"[:64],
-            }
+        if not fields:
+            continue
+        if len(fields) != 4 or not fields[3].isdigit():
+            yield line_number, RejectedRow({"non_field_errors": ["Expected 4 fields: user id, item id, rating, Unix timestamp."]})
+            continue
+        user, item, rating, timestamp = fields  # ids as written: "007" stays "007"
+        value = _number(rating)
+        if value is None:
+            yield line_number, RejectedRow({"value": [f"Rating must be a number, got {rating!r}."]})
+            continue
+        client_event_id = f"ml-{user}-{item}-{timestamp}"
+        yield line_number, {
+            "external_user": f"{user_prefix}{user}",
+            "session_key": "",
+            "sku": f"ml-{item}",
+            "event_type": rating_event,
+            "value": value,
+            "timestamp": int(timestamp),
+            "context": {},
+            "client_event_id": (client_event_id if len(client_event_id) <= CLIENT_EVENT_ID_MAX_LENGTH
+                                else _derived_client_id(user, item, timestamp)),  # never cut: cut ids could collide
+        }
 
 
 class _UserMapper:
@@ -253,16 +262,23 @@ def event_import_rows(
 
 def event_import_file(
     *, path: Path, file_format: str, user_prefix: str | None = None, create_users: bool = False,
-    rating_event: str = EventType.RATING, chunk_size: int = 5000, max_errors: int = 20,
+    rating_event: str = EventType.RATING, chunk_size: int = 5000, max_errors: int = 20, summary: ImportSummary | None = None,
 ) -> Iterator[ImportSummary]:
     """Import an events file (``csv`` or ``movielens`` ``u.data``); yields progress, the last summary is final.
 
     ``user_prefix`` is put before every external user id (default ``ml-`` for MovieLens, nothing for CSV).
-    Raises ImportFileError (before writing anything) for a missing file, an unknown format or a bad header.
+    Counts go into ``summary`` (a new one when None); its ``exit_code`` says whether every row, some rows or no
+    row was written.
+
+    Raises
+    ------
+    ImportFileError
+        Here, before writing anything, for a missing file, an unknown format or a bad header; while iterating,
+        when the file stops being readable part-way (the chunks before are kept and counted in ``summary``).
     """
     if rating_event not in EventType.values:
         raise ImportFileError(f"Unknown event type {rating_event!r} for ratings; expected one of {', '.join(EventType.values)}.")
-    summary = ImportSummary(max_errors=max_errors)
+    summary = summary or ImportSummary(max_errors=max_errors)
     if file_format == "csv":
         rows = event_rows_from_csv(path=path, user_prefix=user_prefix or "", warnings=summary.warnings)
     elif file_format == "movielens":

@@ -20,6 +20,7 @@ from recommendations.tuning import (
     recommender_settings_get,
     recommender_settings_invalidate,
     recommender_settings_version_bump,
+    training_models_errors,
 )
 
 # The knobs that change what a feed looks like; the preview lets an admin try them on one user's feed.
@@ -40,6 +41,14 @@ class PreviewSettingsForm(forms.ModelForm):
     class Meta:
         model = RecommenderSettings
         fields = PREVIEW_FIELDS
+
+
+class RecommenderSettingsForm(forms.ModelForm):
+    def clean_training_models(self):  # unknown model names are refused here, not by a failed training run
+        value = self.cleaned_data["training_models"]
+        if errors := training_models_errors(training_models=value):
+            raise forms.ValidationError(errors)
+        return value
 
 
 class PreviewUserForm(forms.Form):
@@ -86,6 +95,7 @@ def _summary(page: PreviewPage) -> dict:
 @admin.register(RecommenderSettings)
 class RecommenderSettingsAdmin(admin.ModelAdmin):
     change_form_template = "admin/recommendations/recommendersettings/change_form.html"
+    form = RecommenderSettingsForm
     list_display = ("__str__", "version", "mmr_lambda", "category_cap", "exploration_rate", "updated_at")
     readonly_fields = ("version", "updated_at")
 

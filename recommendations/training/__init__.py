@@ -36,7 +36,13 @@ from recommendations.training.pipeline import ProgressCallback, model_version_tr
 from recommendations.training.promotion import model_version_activate, model_version_finish, promotion_decision
 from recommendations.training.requests import model_version_request, training_trigger
 from recommendations.training.schedules import SCHEDULES, Schedule, schedules_setup
-from recommendations.training.snapshot import TrainingSnapshot, training_dataset_build, training_snapshot
+from recommendations.training.snapshot import (
+    NothingToTrain,
+    TrainingSnapshot,
+    training_data_check,
+    training_dataset_build,
+    training_snapshot,
+)
 from recommendations.training.states import FINISHED_STATUSES, PENDING_STATUSES, TRANSIENT_ERRORS
 from recommendations.training.tasks import model_version_train_task, model_versions_cleanup_task, training_retrain_task
 
@@ -50,6 +56,7 @@ __all__ = [
     "LockBusy",
     "LockHandle",
     "LockHeartbeat",
+    "NothingToTrain",
     "ProgressCallback",
     "Schedule",
     "ServingModel",
@@ -76,6 +83,7 @@ __all__ = [
     "serving_model_get",
     "serving_model_load",
     "serving_model_reset",
+    "training_data_check",
     "training_dataset_build",
     "training_retrain_task",
     "training_snapshot",

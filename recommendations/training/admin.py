@@ -14,9 +14,11 @@ from django.utils.html import format_html, format_html_join
 from recommendations.models import ModelVersion
 from recommendations.training import (
     PENDING_STATUSES,
+    ArtifactVerificationError,
     model_version_activate,
     model_versions_progress,
     training_trigger,
+    version_artifacts_verify,
 )
 from recommendations.tuning import recommender_settings_get
 
@@ -123,6 +125,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def _activate(self, request: HttpRequest, version_id: int) -> None:
         try:
             version = model_version_activate(version_id=version_id, note=f"Activated by {request.user} in the admin.")
+        except ArtifactVerificationError as exc:
+            self.message_user(request, f"Version {version_id} was not activated: its files cannot be used ({exc}). "
+                                       "The active version is unchanged; activate another version or retrain.",
+                              messages.ERROR)
+            return
         except Exception as exc:
             self.message_user(request, f"Version {version_id} was not activated: {exc}", messages.ERROR)
             return
@@ -182,11 +189,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context=extra_context)
 
+    def _files_problem(self, version: ModelVersion | None) -> str | None:
+        """Why a kept version cannot be activated (its files missing or altered), None when it can; hashes them."""
+        if version is None or version.status not in ("ready", "retired"):
+            return "not ready"
+        try:
+            version_artifacts_verify(artifact_path=version.artifact_path, checksums=version.checksums)
+        except ArtifactVerificationError as exc:
+            return str(exc)
+        return None
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self.get_object(request, object_id)
+        problem = self._files_problem(version)
+        if version is not None and version.status in ("ready", "retired") and problem and request.method == "GET":
+            self.message_user(request, f"Activating (rolling back to) version {version.pk} is not offered: its files "
+                                       f"cannot be used ({problem}).", messages.WARNING)
         extra_context = {
             **(extra_context or {}),
-            "can_activate": version is not None and version.status in ("ready", "retired"),
+            "can_activate": problem is None,
             "is_pending": version is not None and version.status in PENDING_STATUSES,
             "show_save": False,  # nothing here is edited by hand
             "show_save_and_continue": False,

@@ -42,8 +42,23 @@ def model_version_fail(*, version_id: int, error: str, timings: dict[str, float]
         model_store.version_artifacts_delete(artifact_path=version.artifact_path)
 
 
+def rollback_target_id() -> int | None:
+    """The version a rollback returns to: the most recently activated one that is no longer active."""
+    return (
+        ModelVersion.objects.filter(status__in=[Status.READY, Status.RETIRED], activated_at__isnull=False)
+        .exclude(artifact_path="")
+        .order_by("-activated_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def model_versions_prune(*, keep: int) -> list[int]:
-    """Delete the artifacts of all but the newest ``keep`` versions (the active one is always kept)."""
+    """Delete the artifacts of all but the newest ``keep`` versions.
+
+    Never deleted, whatever ``keep``: the active version and the one a rollback returns to
+    (:func:`rollback_target_id`), so "activate the previous version" always has its files.
+    """
     keep = max(1, int(keep))
     with_artifacts = list(
         ModelVersion.objects.filter(status__in=[Status.ACTIVE, Status.READY, Status.RETIRED, Status.FAILED])
@@ -51,13 +66,14 @@ def model_versions_prune(*, keep: int) -> list[int]:
         .order_by("-created_at", "-id")
         .values_list("pk", "status", "artifact_path")
     )
+    protected = {rollback_target_id()} - {None}
     kept = 0
     deleted = []
     for pk, status, artifact_path in with_artifacts:
-        if status == Status.ACTIVE or (status != Status.FAILED and kept < keep):
+        if status == Status.ACTIVE or pk in protected or (status != Status.FAILED and kept < keep):
             kept += 1
             continue
-        if ModelVersion.objects.filter(pk=pk).exclude(status=Status.ACTIVE).update(
+        if ModelVersion.objects.filter(pk=pk).exclude(status=Status.ACTIVE).exclude(pk__in=protected).update(
             status=Status.DELETED if status != Status.FAILED else Status.FAILED, artifact_path="", checksums={}
         ):
             model_store.version_artifacts_delete(artifact_path=artifact_path)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from recommendations.models import ModelVersion, RecommenderSettings
 from recommendations.training.housekeeping import ABANDONED_ERROR, model_version_abandoned, model_version_fail
+from recommendations.training.snapshot import training_data_check
 from recommendations.training.states import PENDING_STATUSES, Status
 from recommendations.tuning import recommender_settings_get
 
@@ -76,11 +77,19 @@ def training_trigger(*, model_names: list[str] | None = None, force: bool = Fals
 
     Returns one pending version per model; a model already queued or training returns that version (its task
     is re-sent only when it has waited in the queue suspiciously long, which is harmless).
+
+    Raises
+    ------
+    NothingToTrain
+        No events to train on in the window: nothing is recorded (no failed version per model).
+    ValueError
+        An unknown model or parameter.
     """
     # Imported here: the task module imports this one (the task calls training_trigger).
     from recommendations.training.tasks import model_version_train_task
 
     settings = recommender_settings_get()
+    training_data_check(window_days=settings.training_window_days, event_type_weights=dict(settings.event_type_weights))
     versions = []
     for config in _model_configs(settings=settings, model_names=model_names):
         version, created = model_version_request(config=config, force=force)

@@ -12,6 +12,7 @@ from itertools import islice
 
 import numpy as np
 from django.db import connection
+from django.utils import timezone
 
 from common.vocabulary import DEVICE_CODE, DEVICES, EVENT_CODE, EVENT_TYPES
 from ml.dataset import EventColumns, EvidenceSemantics, Interactions
@@ -19,6 +20,42 @@ from recommendations.models import Event
 from recommendations.tuning import evidence_semantics, recommender_settings_get
 
 SNAPSHOT_CHUNK_ROWS = 100_000
+
+
+class NothingToTrain(ValueError):
+    """No events to learn from in the training window: refused before any version is recorded."""
+
+
+def training_data_check(*, window_days: int, event_type_weights: dict[str, float]) -> None:
+    """Refuse a training request that could only fail: no signed-in user's positive event in the window.
+
+    One ``EXISTS`` query (the event time index), so a request on an empty database records no failed version.
+
+    Parameters
+    ----------
+    window_days : int
+        The training window, in days before now.
+    event_type_weights : dict
+        Event type -> weight; only types with a positive weight make interactions.
+
+    Raises
+    ------
+    NothingToTrain
+        With one line saying what is missing and how to get it.
+    """
+    start = timezone.now() - dt.timedelta(days=window_days)
+    events = Event.objects.filter(user__isnull=False, timestamp__gte=start)
+    if not events.exists():
+        raise NothingToTrain(
+            f"Nothing to train on: no events of signed-in users in the last {window_days} days "
+            "(import events with manage.py import_events, or run manage.py seed_demo)."
+        )
+    positive = [name for name, weight in event_type_weights.items() if weight > 0]
+    if not events.filter(event_type__in=positive).exists():
+        raise NothingToTrain(
+            f"Nothing to train on: no events of a type with a positive weight in the last {window_days} days "
+            "(check the event-type weights in the recommender settings)."
+        )
 
 
 @dataclass(frozen=True)

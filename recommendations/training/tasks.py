@@ -5,6 +5,7 @@ Their names are the ones they had in ``recommendations.tasks`` (beat rows in the
 limits come from settings (``CELERY_TASK_ANNOTATIONS``), read when the app configures, not at import.
 Every task here is safe to run twice: the services check the row's state first.
 """
+import logging
 import random
 
 from celery import shared_task
@@ -15,7 +16,10 @@ from recommendations.training.housekeeping import model_version_fail, model_vers
 from recommendations.training.locks import LockBusy
 from recommendations.training.pipeline import model_version_train
 from recommendations.training.requests import training_trigger
+from recommendations.training.snapshot import NothingToTrain
 from recommendations.training.states import TRANSIENT_ERRORS
+
+logger = logging.getLogger(__name__)
 
 TRAIN_MAX_RETRIES = 6
 
@@ -68,8 +72,16 @@ def model_version_train_task(self, version_id: int) -> dict:
 @shared_task(name="recommendations.training_retrain", acks_late=True, soft_time_limit=60, time_limit=90,
              autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
 def training_retrain_task(model_names: list[str] | None = None, force: bool = False) -> list[int]:
-    """Nightly schedule / "retrain now": queue one version per configured model (or per ``model_names``)."""
-    return [version.pk for version in training_trigger(model_names=model_names, force=force)]
+    """Nightly schedule / "retrain now": queue one version per configured model (or per ``model_names``).
+
+    With nothing to train on it returns ``[]`` quietly (one log line): no failed version is recorded.
+    """
+    try:
+        versions = training_trigger(model_names=model_names, force=force)
+    except NothingToTrain as exc:
+        logger.info("Retrain skipped: %s", exc)
+        return []
+    return [version.pk for version in versions]
 
 
 @shared_task(name="recommendations.model_versions_cleanup", acks_late=True, soft_time_limit=300, time_limit=360,

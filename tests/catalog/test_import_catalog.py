@@ -1,14 +1,12 @@
 """``import_catalog`` / ``catalog.services``: streaming upsert by SKU, errors by line number, MovieLens u.item."""
-import io
 import itertools
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
 from catalog.models import Category, Item
 from catalog.services import catalog_import_file, catalog_import_rows
-from tests.common.importing_support import import_command_refusal
+from tests.common.importing_support import import_command_refusal, import_command_run
 from tests.factories import CategoryFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,10 +29,8 @@ def _write(tmp_path, name: str, text: str, encoding: str = "utf-8"):
     return path
 
 
-def _run(*args) -> str:
-    out = io.StringIO()
-    call_command("import_catalog", *map(str, args), stdout=out)
-    return out.getvalue()
+def _run(*args, expect: int = 0) -> str:
+    return import_command_run("import_catalog", *args, expect=expect)
 
 
 def test_good_rows_kept_and_bad_rows_reported_by_line(tmp_path):
@@ -89,7 +85,7 @@ def test_repeated_sku_later_row_wins_across_and_within_chunks(tmp_path):
 
 def test_dry_run_writes_nothing(tmp_path):
     ItemFactory(sku="MUG-1", title="Old")
-    out = _run(_write(tmp_path, "items.csv", GOOD_AND_BAD), "--dry-run")
+    out = _run(_write(tmp_path, "items.csv", GOOD_AND_BAD), "--dry-run", expect=1)
     assert "Dry run" in out and "Rows read: 6" in out and "1 created, 1 updated" in out and "Rejected: 4" in out
     assert "line 4:" in out and "line 9:" in out
     assert Item.objects.get(sku="MUG-1").title == "Old" and Item.objects.count() == 1
@@ -105,7 +101,7 @@ def test_movielens_u_item(tmp_path):
         "267|unknown||||1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
     )
     path = _write(tmp_path, "u.item", text, encoding="latin-1")
-    out = _run(path)  # format guessed from the name
+    out = _run(path, expect=1)  # format guessed from the name; line 3 rejected: a partial import
     assert "Imported: 4" in out and "line 3:" in out
     toy = Item.objects.get(sku="ml-1")
     assert toy.title == "Toy Story (1995)"
@@ -161,3 +157,48 @@ def test_rows_are_consumed_lazily_chunk_by_chunk():
     assert summary.created == 1000 and pulled == 1000
     # When row 100*k was pulled, exactly the previous k chunks of 100 had been written.
     assert written_when_pulled == [100 * k for k in range(10)]
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_utf8_bom_and_crlf_and_skus_kept_as_written(tmp_path, bom):
+    path = tmp_path / "items.csv"
+    path.write_bytes(bom + "sku,title,category\r\n007,Café,Mugs\r\n7,Seven,Mugs\r\n".encode())
+    out = _run(path)
+    assert "Imported: 2 (2 created, 0 updated)" in out and "Result: complete" in out
+    assert sorted(Item.objects.values_list("sku", "title")) == [("007", "Café"), ("7", "Seven")]
+
+
+def test_a_latin1_line_is_a_rejected_row_naming_its_line_and_the_rest_is_imported(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_bytes(b"sku,title,category\nA,Lamp,Lights\n" + "B,Caf\xe9,Mugs\n".encode("latin-1") + b"C,Cup,Mugs\n")
+    out = _run(path, expect=1)
+    assert "line 3: Not UTF-8: byte 0xe9 after 'B,Caf'. Save the file as UTF-8" in out
+    assert "Result: 1 of 3 rows rejected; 2 rows written (exit code 1)." in out
+    assert sorted(Item.objects.values_list("sku", flat=True)) == ["A", "C"]
+
+
+def test_every_row_rejected_writes_nothing_and_exits_2(tmp_path):
+    out = _run(_write(tmp_path, "items.csv", "sku,title,category\nA,,Mugs\nB,,Mugs\n"), expect=2)
+    assert "Result: 2 of 2 rows rejected; nothing was written (exit code 2)." in out
+    assert not Item.objects.exists()
+
+
+def test_movielens_u_item_ids_as_written_with_bom_and_crlf(tmp_path):
+    flags = "|".join(["0"] * 18 + ["1"])
+    path = tmp_path / "u.item"
+    path.write_bytes(f"\ufeff007|Bond|01-Jan-1995|||{flags}\r\n".encode() + f"8|Caf\xe9|01-Jan-1995|||{flags}\r\n".encode("latin-1"))
+    _run(path)
+    assert sorted(Item.objects.values_list("sku", "title")) == [("ml-007", "Bond"), ("ml-8", "Café")]
+
+
+def test_a_file_that_stops_being_readable_part_way_keeps_what_was_written_and_exits_1(tmp_path, monkeypatch):
+    from catalog import services
+
+    def rows(*, path, warnings=None):
+        yield 2, {"sku": "A", "title": "Lamp", "category": "Lights"}
+        raise services.ImportFileError("Cannot read items.csv after line 2: disk gone")
+
+    monkeypatch.setattr(services, "catalog_rows_from_csv", rows)
+    out = _run(_write(tmp_path, "items.csv", "sku,title,category\n"), "--chunk-size", "1", expect=1)
+    assert "Result: stopped part-way: Cannot read items.csv after line 2: disk gone; 1 rows written (exit code 1)." in out
+    assert Item.objects.filter(sku="A").exists()

@@ -15,3 +15,17 @@ def import_command_refusal(*, command: str, path: Path, text: str | None, args: 
         call_command(command, str(path), *args, stdout=io.StringIO(), stderr=io.StringIO())
     assert error.value.returncode == 2
     return error.value
+
+
+def import_command_run(command: str, *args, expect: int = 0) -> str:
+    """Run an import ``command`` and return what it printed, after checking its exit code is ``expect``
+    (0 every row imported, 1 some rows rejected, 2 nothing written)."""
+    out = io.StringIO()
+    if expect == 0:
+        call_command(command, *map(str, args), stdout=out, stderr=io.StringIO())
+        return out.getvalue()
+    with pytest.raises(CommandError) as error:
+        call_command(command, *map(str, args), stdout=out, stderr=io.StringIO())
+    assert error.value.returncode == expect, (error.value.returncode, str(error.value), out.getvalue())
+    assert out.getvalue().rstrip().endswith(f"(exit code {expect}).")
+    return out.getvalue()

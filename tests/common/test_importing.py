@@ -54,16 +54,32 @@ def test_a_byte_order_mark_is_skipped(tmp_path):
     assert rows == [(2, {"sku": "A", "title": "Lamp"})]
 
 
-def test_bad_encoding_in_the_header_is_a_file_error(tmp_path):
-    with pytest.raises(ImportFileError, match="Cannot read the header"):
-        _rows(tmp_path, "sku,title\nA,Caf\xe9\n".encode("latin-1"))
+def test_bad_encoding_in_the_header_is_a_file_error_naming_line_1(tmp_path):
+    with pytest.raises(ImportFileError, match=r"Cannot read the header .*\(line 1\): Not UTF-8: byte 0xe9"):
+        _rows(tmp_path, "sku,titl\xe9\nA,Caf\xe9\n".encode("latin-1"))
 
 
-def test_bad_encoding_after_the_first_buffer_stops_with_its_line(tmp_path):
+def test_a_utf16_file_is_refused_with_a_clear_error(tmp_path):
+    with pytest.raises(ImportFileError, match="is UTF-16.*save it as UTF-8"):
+        _rows(tmp_path, "sku,title\nA,Lamp\n".encode("utf-16"))
+
+
+def test_a_bad_byte_mid_file_is_a_rejected_row_with_its_line_and_reading_goes_on(tmp_path):
     good = "".join(f"S{n},Title {n}\n" for n in range(2000))  # past the decoder's first buffer
-    content = ("sku,title\n" + good).encode() + "X,Caf\xe9\n".encode("latin-1")
-    with pytest.raises(ImportFileError, match="not valid UTF-8 near line"):
-        _rows(tmp_path, content)
+    content = ("sku,title\n" + good).encode() + "X,Caf\xe9\n".encode("latin-1") + b"Y,After\n"
+    rows = _rows(tmp_path, content)
+    assert len(rows) == 2002
+    line, bad = rows[2000]
+    assert line == 2002 and isinstance(bad, RejectedRow)
+    assert bad.errors["non_field_errors"][0].startswith("Not UTF-8: byte 0xe9 after 'X,Caf'. Save the file as UTF-8")
+    assert rows[2001] == (2003, {"sku": "Y", "title": "After"})
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_utf8_with_or_without_bom_and_crlf_read_the_same_ids_kept_as_written(tmp_path, bom, newline):
+    content = bom + newline.join([b"sku,title", "007,Caf\u00e9".encode(), b"7,\"two", b'lines"', b""])
+    assert _rows(tmp_path, content) == [(2, {"sku": "007", "title": "Caf\u00e9"}), (3, {"sku": "7", "title": "two" + newline.decode() + "lines"})]
 
 
 def test_rows_are_numbered_by_their_first_line_and_bad_rows_rejected(tmp_path):
@@ -108,4 +124,21 @@ def test_format_guess_and_summary_report(tmp_path):
         "Errors (first 2 of 3, by line number):",
         "  line 4: Short row.",
         "  line 7: price: No.",
+        "Result: 3 of 0 rows rejected; 4 rows written (exit code 1).",
     ]
+
+
+@pytest.mark.parametrize(
+    ("counts", "code", "outcome"),
+    [
+        ({"rows": 3, "created": 3}, 0, "Result: complete: all 3 rows accepted, none rejected (exit code 0)."),
+        ({"rows": 3, "duplicates": 3}, 0, "Result: complete: all 3 rows accepted, none rejected (exit code 0)."),
+        ({"rows": 3, "created": 2, "rejected": 1}, 1, "Result: 1 of 3 rows rejected; 2 rows written (exit code 1)."),
+        ({"rows": 3, "rejected": 3}, 2, "Result: 3 of 3 rows rejected; nothing was written (exit code 2)."),
+        ({"rows": 9, "created": 5, "stopped": "disk gone"}, 1,
+         "Result: stopped part-way: disk gone; 5 rows written (exit code 1)."),
+    ],
+)
+def test_the_exit_code_and_outcome_say_what_was_written(counts, code, outcome):
+    summary = ImportSummary(**counts)
+    assert summary.exit_code == code and summary.outcome() == outcome

@@ -15,11 +15,9 @@ class Command(ImportCommand):
         super().add_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, then roll everything back.")
 
-    def import_run(self, *, path: Path, file_format: str, options: dict) -> ImportSummary:
-        summary = catalog_import_file(
-            path=path, file_format=file_format, dry_run=options["dry_run"],
-            chunk_size=options["chunk_size"], max_errors=options["max_errors"],
-        )
+    def import_run(self, *, path: Path, file_format: str, options: dict, summary: ImportSummary) -> None:
         if options["dry_run"]:
-            self.stdout.write("Dry run: nothing was saved.")
-        return summary
+            self.stdout.write("Dry run: nothing will be saved; the counts and exit code are those of a real run.")
+        catalog_import_file(
+            path=path, file_format=file_format, dry_run=options["dry_run"], chunk_size=options["chunk_size"], summary=summary,
+        )

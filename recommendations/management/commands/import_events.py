@@ -1,9 +1,9 @@
 """``manage.py import_events FILE``: stream events from a CSV or MovieLens ``u.data`` into the event store."""
 from pathlib import Path
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from catalog.services import ImportFileError
+from common.importing import ImportSummary
 from common.management_import import ImportCommand
 from recommendations.events import event_import_file
 from recommendations.models import EventType
@@ -22,22 +22,14 @@ class Command(ImportCommand):
         parser.add_argument("--create-users", action="store_true", help="Create users that do not exist yet (no usable password).")
         parser.add_argument("--rating-event", default=EventType.RATING, choices=EventType.values, help="Event type for MovieLens ratings.")
 
-    def handle(self, *args, **options) -> None:
-        path: Path = options["file"]
-        file_format = self.import_format(options)
-        try:
-            progress = event_import_file(
-                path=path, file_format=file_format, user_prefix=options["user_prefix"],
-                create_users=options["create_users"], rating_event=options["rating_event"],
-                chunk_size=options["chunk_size"], max_errors=options["max_errors"],
-            )
-            summary = None
-            reported = 0
-            for summary in progress:
-                if options["verbosity"] >= 1 and summary.rows - reported >= PROGRESS_EVERY:
-                    reported = summary.rows
-                    self.stderr.write(f"... {summary.rows} rows, {summary.created} imported, {summary.rejected} rejected")
-        except ImportFileError as error:
-            raise CommandError(str(error), returncode=2) from error
-        for line in summary.report_lines():
-            self.stdout.write(line)
+    def import_run(self, *, path: Path, file_format: str, options: dict, summary: ImportSummary) -> None:
+        progress = event_import_file(
+            path=path, file_format=file_format, user_prefix=options["user_prefix"],
+            create_users=options["create_users"], rating_event=options["rating_event"],
+            chunk_size=options["chunk_size"], summary=summary,
+        )
+        reported = 0
+        for summary in progress:
+            if options["verbosity"] >= 1 and summary.rows - reported >= PROGRESS_EVERY:
+                reported = summary.rows
+                self.stderr.write(f"... {summary.rows} rows, {summary.created} imported, {summary.rejected} rejected")

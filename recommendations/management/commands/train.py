@@ -5,7 +5,13 @@ The same pipeline as the Celery task (snapshot, train, evaluate, index, promote)
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations.training import LockBusy, model_version_request, model_version_train
+from recommendations.training import (
+    LockBusy,
+    NothingToTrain,
+    model_version_request,
+    model_version_train,
+    training_data_check,
+)
 from recommendations.tuning import recommender_settings_get
 
 
@@ -23,6 +29,11 @@ class Command(BaseCommand):
         configs = [configured.get(name, {"name": name}) for name in models] if models else list(configured.values())
         if not configs:
             raise CommandError("No models to train: RecommenderSettings.training_models is empty.")
+        try:  # before any version is recorded: an empty database is one line and exit code 1, not N failures
+            training_data_check(window_days=settings.training_window_days,
+                                event_type_weights=dict(settings.event_type_weights))
+        except NothingToTrain as exc:
+            raise CommandError(str(exc)) from exc
         metric = settings.promotion_metric
         rows = []
         for config in configs:

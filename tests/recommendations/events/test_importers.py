@@ -1,15 +1,13 @@
 """``import_events`` / ``recommendations.events.importers``: CSV and MovieLens u.data, streamed in chunks."""
 import datetime as dt
-import io
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from common.importing import ImportSummary
 from recommendations.events.importers import event_import_file, event_import_rows
 from recommendations.models import Event
-from tests.common.importing_support import import_command_refusal
+from tests.common.importing_support import import_command_refusal, import_command_run
 from tests.factories import CategoryFactory, ItemFactory, UserFactory
 from users.models import Preferences
 
@@ -50,10 +48,8 @@ def _final(progress) -> ImportSummary:
     return summary
 
 
-def _run(*args) -> str:
-    out = io.StringIO()
-    call_command("import_events", *map(str, args), stdout=out, stderr=io.StringIO())
-    return out.getvalue()
+def _run(*args, expect: int = 0) -> str:
+    return import_command_run("import_events", *args, expect=expect)
 
 
 def test_csv_good_rows_kept_bad_rows_reported_by_line(tmp_path, catalog):
@@ -80,7 +76,7 @@ def test_csv_good_rows_kept_bad_rows_reported_by_line(tmp_path, catalog):
 
 def test_unknown_users_are_rejected_without_create_users(tmp_path, catalog):
     UserFactory(username="bob")
-    out = _run(_write(tmp_path, "events.csv", EVENTS_CSV))
+    out = _run(_write(tmp_path, "events.csv", EVENTS_CSV), expect=1)
     assert "line 2: user: Unknown user 'alice' (pass --create-users" in out
     assert not get_user_model().objects.filter(username="alice").exists()
     assert Event.objects.filter(user__username="bob").count() == 2  # lines 3 and 11
@@ -109,14 +105,14 @@ def test_user_prefix_and_item_ids(tmp_path, catalog):
 
 def test_movielens_u_data(tmp_path, catalog):
     path = _write(tmp_path, "u.data", U_DATA)
-    out = _run(path, "--create-users")
+    out = _run(path, "--create-users", expect=1)
     assert "Rows read: 5" in out and "Imported: 3" in out and "Rejected: 2" in out
     assert "line 3: sku: No item has this SKU." in out and "line 5: value:" in out
     rating = Event.objects.get(client_event_id="ml-196-101-881250949")
     assert rating.event_type == "rating" and rating.value == 3.0 and rating.user.username == "ml-196"
     assert rating.item == catalog["ml-101"] and rating.timestamp == dt.datetime.fromtimestamp(881250949, tz=dt.UTC)
     assert Event.objects.get(client_event_id="ml-196-102-881250950").value == 4.5
-    again = _run(path, "--create-users")
+    again = _run(path, "--create-users", expect=1)
     assert "Imported: 0" in again and "Duplicates (already stored, skipped): 3" in again
     assert Event.objects.count() == 3
 
@@ -170,7 +166,7 @@ def test_file_level_problems_exit_with_code_2(tmp_path, catalog, name, text, arg
 
 def test_command_prints_a_summary_with_the_first_errors(tmp_path, catalog):
     lines = ["user,item_sku,event_type,timestamp"] + [f"u{n},NOPE,view,2026-01-01T00:00:00Z" for n in range(30)]
-    out = _run(_write(tmp_path, "many.csv", "\n".join(lines) + "\n"), "--create-users", "--max-errors", "5")
+    out = _run(_write(tmp_path, "many.csv", "\n".join(lines) + "\n"), "--create-users", "--max-errors", "5", expect=2)
     assert "Rows read: 30" in out and "Rejected: 30" in out and "Errors (first 5 of 30, by line number):" in out
     assert "line 2:" in out and "line 6:" in out and "line 7:" not in out
 
@@ -181,3 +177,43 @@ def test_item_ids_out_of_database_range_are_rejected_not_crashing(tmp_path, cata
     summary = _final(event_import_file(path=path, file_format="csv", create_users=True))
     assert summary.rejected == 2 and [line for line, _ in summary.errors] == [2, 3]
     assert "Unknown item" in summary.errors[0][1]
+
+
+def test_a_bad_byte_after_10000_rows_is_one_rejected_row_and_exit_code_1(tmp_path, catalog):
+    good = "".join(f",SKU-A,view,{1767225600 + n},,,s-{n},\n" for n in range(10_000)).encode()
+    path = tmp_path / "events.csv"
+    path.write_bytes(
+        b"user,item_sku,event_type,timestamp,value,client_event_id,session_key,device\n" + good
+        + ",SKU-B,view,1767225600,,,caf\xe9,\n".encode("latin-1") + b",SKU-B,view,1767225601,,,after,\n"
+    )
+    out = _run(path, expect=1)
+    assert "Rows read: 10002" in out and "Imported: 10001 (10001 created, 0 updated)" in out and "Rejected: 1" in out
+    assert "line 10002: Not UTF-8: byte 0xe9 after '" in out and ",,,caf'. Save the file as UTF-8" in out
+    assert "Result: 1 of 10002 rows rejected; 10001 rows written (exit code 1)." in out
+    assert Event.objects.count() == 10_001 and Event.objects.filter(session_key="after").exists()
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_utf8_bom_and_crlf_read_like_plain_utf8_and_ids_stay_as_written(tmp_path, catalog, bom):
+    ItemFactory(sku="007", category=catalog["SKU-A"].category)
+    path = tmp_path / "events.csv"
+    path.write_bytes(bom + b"user,item_sku,event_type,timestamp\r\n007,007,view,1767225600\r\n7,SKU-A,view,1767225600\r\n")
+    out = _run(path, "--create-users")
+    assert "Imported: 2" in out and "Rejected: 0" in out and "Result: complete" in out
+    assert sorted(Event.objects.values_list("user__username", "item__sku")) == [("007", "007"), ("7", "SKU-A")]
+
+
+def test_movielens_ids_are_opaque_bom_and_crlf_are_fine(tmp_path, catalog):
+    ItemFactory(sku="ml-007", category=catalog["SKU-A"].category)
+    path = tmp_path / "u.data"
+    path.write_bytes(b"\xef\xbb\xbf007\t007\t4\t881250949\r\n7\t101\t5\t881250949\r\n")
+    out = _run(path, "--create-users")
+    assert "Imported: 2" in out and "Result: complete" in out
+    assert sorted(Event.objects.values_list("user__username", "item__sku")) == [("ml-007", "ml-007"), ("ml-7", "ml-101")]
+
+
+def test_a_session_key_too_long_is_rejected_not_cut(tmp_path, catalog):
+    long_key = "s" * 65
+    path = _write(tmp_path, "e.csv", f"session_key,item_sku,event_type,timestamp\n{long_key},SKU-A,view,1767225600\n")
+    out = _run(path, expect=2)
+    assert "line 2: session_key: At most 64 characters, got 65." in out and not Event.objects.exists()

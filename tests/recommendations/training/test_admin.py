@@ -51,3 +51,29 @@ def test_admin_activate_button_rolls_back(planted, client, django_capture_on_com
     assert "was not activated" in response.content.decode()  # tampered: refused, old stays active
     assert ModelVersion.objects.get(status=Status.ACTIVE).pk == old.pk
     assert Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_retrain_now_with_no_events_says_so_and_records_nothing(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(reverse("admin:recommendations_modelversion_retrain"), follow=True)
+    assert "Retrain not started: Nothing to train on" in response.content.decode()
+    assert not ModelVersion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_offers_rollback_only_to_versions_whose_files_exist(planted, client, django_capture_on_commit_callbacks):
+    import shutil
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    [old] = train_now(django_capture_on_commit_callbacks)
+    [new] = train_now(django_capture_on_commit_callbacks, force=True)
+    change = reverse("admin:recommendations_modelversion_change", args=[old.pk])
+    assert "Activate this version" in client.get(change).content.decode()  # files there: offered
+    shutil.rmtree(version_artifact_dir(artifact_path=old.artifact_path))
+    page = client.get(change).content.decode()
+    assert "Activate this version" not in page
+    assert f"Activating (rolling back to) version {old.pk} is not offered: its files cannot be used" in page
+    response = client.post(reverse("admin:recommendations_modelversion_activate", args=[old.pk]), follow=True)
+    assert f"Version {old.pk} was not activated: its files cannot be used (artifact directory" in response.content.decode()
+    assert ModelVersion.objects.get(status=Status.ACTIVE).pk == new.pk

@@ -69,3 +69,15 @@ def test_task_names_and_time_limits_come_from_settings(settings):
     assert model_versions_cleanup_task.name == "recommendations.model_versions_cleanup"
     assert model_version_train_task.soft_time_limit == settings.VITRINE_TRAINING_SOFT_TIME_LIMIT
     assert model_version_train_task.time_limit == settings.VITRINE_TRAINING_TIME_LIMIT
+
+
+@pytest.mark.django_db
+def test_scheduled_retrain_with_no_events_records_no_failed_version():
+    from recommendations.training import NothingToTrain, training_retrain_task, training_trigger
+    from recommendations.tuning import recommender_settings_update
+
+    recommender_settings_update(data={"training_models": [IALS, {"name": "itemknn"}]})
+    assert training_retrain_task.delay().get() == []
+    with pytest.raises(NothingToTrain, match="Nothing to train on"):
+        training_trigger()
+    assert not ModelVersion.objects.exists()

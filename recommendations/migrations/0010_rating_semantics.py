@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recommendations', '0008_impression_index_trim'),
+        ('recommendations', '0009_event_idempotency_per_actor'),
     ]
 
     operations = [
