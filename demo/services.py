@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 DEMO_SKU_PREFIX = "DEMO-"
 DEMO_USERNAME_PREFIX = "shopper_"
+RATING_SCALE_FROM_STARS = 2.0  # 1-5 stars -> 2-10 on the shop's 0-10 scale
 DEMO_EVENT_PREFIX = "demo-"
 DEMO_ACCOUNT = "demo"  # username and password of the demo shopper (one of the simulated users)
 ADMIN_ACCOUNT = "admin"  # username and password of the local superuser
@@ -229,7 +230,10 @@ def _event_rows(*, shop: SimulatedShop, item_ids: list[int], user_ids: list[int]
         users = events.user_ids[start:stop].tolist()
         items = events.item_ids[start:stop].tolist()
         types = events.event_type_codes[start:stop].tolist()
-        values = events.values[start:stop].tolist()
+        chunk_values = events.values[start:stop]
+        # The simulator rates in stars (1-5); the shop's rating scale is the API's 0-10.
+        is_rating = events.event_type_codes[start:stop] == event_types.index("rating")
+        values = np.where(is_rating, chunk_values * RATING_SCALE_FROM_STARS, chunk_values).tolist()
         stamps = events.timestamps[start:stop].tolist()
         device_codes = events.device_codes[start:stop].tolist()
         hours = events.local_hours[start:stop].tolist()

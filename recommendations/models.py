@@ -82,8 +82,8 @@ class RecommenderSettings(models.Model):
     event_type_weights = models.JSONField(default=default_event_type_weights)
     # What an event means (ml.dataset.semantics): evidence = weight x clip((rating - neutral) / (max - neutral), -1, 1);
     # dwell = weight x min(seconds / full, 1), no evidence below the minimum.
-    rating_neutral = models.FloatField(default=3.0, help_text="Ratings below this are negative evidence, above it positive.")
-    rating_max = models.FloatField(default=5.0, help_text="Top of the rating scale (counts the rating weight in full).")
+    rating_neutral = models.FloatField(default=5.0, help_text="Ratings below this are negative evidence, above it positive.")
+    rating_max = models.FloatField(default=10.0, help_text="Top of the rating scale (counts the rating weight in full).")
     dwell_min_seconds = models.FloatField(default=5.0, help_text="Shorter dwell is no evidence (a glance while scrolling).")
     dwell_full_seconds = models.FloatField(default=30.0, help_text="Dwell from this long on counts the dwell weight in full.")
     popularity_half_life_hours = models.FloatField(default=72.0)

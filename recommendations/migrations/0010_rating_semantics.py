@@ -23,11 +23,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='recommendersettings',
             name='rating_max',
-            field=models.FloatField(default=5.0, help_text='Top of the rating scale (counts the rating weight in full).'),
+            field=models.FloatField(default=10.0, help_text='Top of the rating scale (counts the rating weight in full).'),
         ),
         migrations.AddField(
             model_name='recommendersettings',
             name='rating_neutral',
-            field=models.FloatField(default=3.0, help_text='Ratings below this are negative evidence, above it positive.'),
+            field=models.FloatField(default=5.0, help_text='Ratings below this are negative evidence, above it positive.'),
         ),
     ]

@@ -40,7 +40,7 @@ def test_a_zero_rating_is_never_a_reason_and_does_not_boost_its_neighbours(world
 def test_a_high_rating_is_positive_evidence_cited_as_rated(world):
     actor = Actor(session_key="rated-high")
     liked = world.items[3][0]
-    record(actor, liked, "rating", value=5)
+    record(actor, liked, "rating", value=10)
     page = feed_recommendations_get(actor=actor, n=20)
     cited = [e for e in page.items if e.explanation["type"] == "because_you_interacted"]
     assert cited and all(e.explanation["item"] == liked.pk and "rated" in e.explanation["text"] for e in cited)
@@ -50,11 +50,11 @@ def test_the_latest_rating_is_the_opinion(world):
     actor = Actor(session_key="re-rated")
     item = world.items[2][0]
     record(actor, item, "view", minutes_ago=5)
-    record(actor, item, "rating", value=5, minutes_ago=4)
+    record(actor, item, "rating", value=10, minutes_ago=4)
     record(actor, item, "rating", value=1, minutes_ago=3)
     history = actor_history_get(actor=actor, settings=recommender_settings_get())
     assert item.pk in history.negative_items and item.pk not in history.recent_items.tolist()
-    record(actor, item, "rating", value=5, minutes_ago=1)  # changed their mind again
+    record(actor, item, "rating", value=10, minutes_ago=1)  # changed their mind again
     history = actor_history_get(actor=actor, settings=recommender_settings_get())
     assert history.recent_items.tolist() == [item.pk] and history.interaction_types[item.pk] == "rating"
 
@@ -99,9 +99,9 @@ def test_weak_dwell_comes_after_strong_evidence_and_is_not_cited_in_its_place(wo
 def test_the_rating_scale_is_admin_configurable(world):
     actor = Actor(session_key="ten-point")
     item = world.items[0][0]
-    record(actor, item, "rating", value=4)  # 4 of 5 stars by default: positive
-    assert actor_history_get(actor=actor, settings=recommender_settings_get()).recent_items.tolist() == [item.pk]
-    recommender_settings_update(data={"rating_neutral": 5.0, "rating_max": 10.0})  # a 0-10 shop: 4 is below neutral
+    record(actor, item, "rating", value=4)  # 4 of 10 by default (the API's scale): below neutral
     assert item.pk in actor_history_get(actor=actor, settings=recommender_settings_get()).negative_items
+    recommender_settings_update(data={"rating_neutral": 3.0, "rating_max": 5.0})  # a 1-5 star shop: 4 is positive
+    assert actor_history_get(actor=actor, settings=recommender_settings_get()).recent_items.tolist() == [item.pk]
     with pytest.raises(ValidationError):
         recommender_settings_update(data={"rating_neutral": 10.0, "rating_max": 10.0})

@@ -71,9 +71,9 @@ def test_training_reads_ratings_by_value_and_the_latest_rating_of_a_pair():
     items = ItemFactory.create_batch(4)
     ago = lambda minutes: now - dt.timedelta(minutes=minutes)  # noqa: E731 -- four timestamps, one line each
     EventFactory(user=user, item=items[0], event_type="rating", value=0.0, timestamp=ago(10))  # 0 of 10: negative
-    EventFactory(user=user, item=items[1], event_type="rating", value=5.0, timestamp=ago(10))
+    EventFactory(user=user, item=items[1], event_type="rating", value=10.0, timestamp=ago(10))
     EventFactory(user=user, item=items[1], event_type="rating", value=1.0, timestamp=ago(5))  # re-rated 1: negative
-    EventFactory(user=user, item=items[2], event_type="rating", value=5.0, timestamp=ago(10))  # positive
+    EventFactory(user=user, item=items[2], event_type="rating", value=10.0, timestamp=ago(10))  # positive
     EventFactory(user=user, item=items[3], event_type="dwell", value=2.0, timestamp=ago(10))  # a glance: nothing
     snapshot = training_snapshot(start=now - dt.timedelta(days=1), end=now)
     data = training_dataset_build(snapshot=snapshot, event_type_weights={"rating": 1.0, "dwell": 0.5})
