@@ -9,7 +9,7 @@ PORT ?= 8000
 SEED ?= 42
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: venv install migrate demo train run serve lint test test-fast worker beat bench clean
+.PHONY: venv install migrate demo demo-reset train run serve lint test worker beat bench clean
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3.11 not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -24,8 +24,8 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 # Demo data is built once; `make demo-reset` rebuilds it from scratch.
-var/.demo-seeded:
-	$(MAKE) migrate
+# Order-only: migrate runs first (once per make call) without making the seeded demo out of date.
+var/.demo-seeded: | migrate
 	$(PY) manage.py seed_demo --seed $(SEED)
 	@mkdir -p var && touch $@
 

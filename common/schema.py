@@ -74,6 +74,14 @@ def _error_status(code: Any) -> int | None:
 
 
 class AutoSchema(openapi.AutoSchema):
+    def get_serializer_name(self, serializer, direction) -> str:
+        """Nested ``InputSerializer`` / ``OutputSerializer`` (HackSoft style) are named after their API:
+        ``RecommendationListApi.OutputSerializer`` -> ``RecommendationListOutput``, not a shared ``Output``."""
+        name = super().get_serializer_name(serializer, direction)
+        if name in ("InputSerializer", "OutputSerializer"):
+            return type(self.view).__name__.removesuffix("Api") + name
+        return name
+
     def error_statuses(self) -> set[int]:
         """The error statuses every operation like this one documents (besides those its ``extend_schema`` names)."""
         statuses = {400, 401, 403, 429, 500}

@@ -67,10 +67,22 @@ class EventCreateApi(APIView):
                     "statuses": serializers.ListField(child=serializers.CharField()),
                 },
             ),
+            200: OpenApiResponse(
+                response=inline_serializer(
+                    "EventIngestDuplicates",
+                    {
+                        "accepted": serializers.IntegerField(),
+                        "duplicates": serializers.IntegerField(),
+                        "statuses": serializers.ListField(child=serializers.CharField()),
+                    },
+                ),
+                description="Nothing new: every event of the batch was already stored (resending is harmless).",
+            ),
             400: OpenApiResponse(description='Invalid events: nothing is written; `errors` maps each bad event\'s position ("3") to its field errors.'),
             429: OpenApiResponse(description="Too many events from this anonymous client (THROTTLE_EVENTS_ANON_RATE, counted in events); retry after `Retry-After` seconds."),
         },
-        examples=[OpenApiExample("batch", value=[{"client_event_id": "a1", "item": 1, "event_type": "view"}], request_only=True)],
+        # The request is already a list of EventInput: the example is one event of it (drf-spectacular wraps it).
+        examples=[OpenApiExample("batch", value={"client_event_id": "a1", "item": 1, "event_type": "view"}, request_only=True)],
     )
     def post(self, request: Request) -> Response:
         payload = request.data

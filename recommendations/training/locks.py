@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from redis.exceptions import LockError
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ def _redis():
 
 def locks_are_shared() -> bool:
     """True when locks are seen by every process (Redis); False for a process-local cache."""
-    return _redis() is not None or not type(cache).__module__.startswith("django.core.cache.backends.locmem")
+    # caches["default"], not the `cache` proxy: the proxy's own type says nothing about the backend.
+    return _redis() is not None or not type(caches["default"]).__module__.startswith("django.core.cache.backends.locmem")
 
 
 def _key(name: str) -> str:

@@ -36,3 +36,13 @@ def test_retention_keeps_the_version_a_rollback_returns_to(planted, django_captu
         first.pk: Status.RETIRED, second.pk: Status.DELETED, third.pk: Status.ACTIVE,
     }
     assert version_dirs() == [f"v{v.pk:06d}-ials" for v in (first, third)]
+
+
+def test_locks_are_process_local_on_a_local_memory_cache(settings):
+    """The embedded default's locks live in one process's memory, so training claims its row in the database too."""
+    from django.core.cache import caches
+
+    from recommendations.training import locks_are_shared
+
+    local = type(caches["default"]).__module__.startswith("django.core.cache.backends.locmem")
+    assert locks_are_shared() is (not local or bool(settings.REDIS_URL))
