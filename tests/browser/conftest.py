@@ -170,11 +170,12 @@ def shop(transactional_db) -> dict:
                 title=title, category=categories[name], price=Decimal(price), in_stock=in_stock, tags=tags,
                 attributes=attributes, description=f"{title}: a customer favourite, carefully made and built to last.",
             )
-    shopper = UserFactory()
+    # Popularity counts each shopper once per item and day, so "popular" means clicked by that many people.
+    shoppers = UserFactory.create_batch(9)
     popularity = {"Noise-cancelling headphones": 9, "Pixel 9 smartphone": 7, "Copper watering can": 5,
                   "The Pragmatic Programmer": 4, "Trail running shoes": 3, "Wireless earbuds": 2}
     for title, count in popularity.items():
-        for _ in range(count):
+        for shopper in shoppers[:count]:
             EventFactory(user=shopper, item=items[title], event_type=EventType.CLICK)
     return {"categories": categories, "items": items}
 
