@@ -16,7 +16,12 @@ field of the first row is numeric, else ``user,item,event_type``; 4 columns
 ``user,item,value,timestamp`` when the third is numeric, else ``user,item,event_type,value``;
 5 columns ``user,item,event_type,value,timestamp``.
 
-* ids: integers when every id in the file parses as one, else strings;
+* encoding: UTF-8, with or without a byte-order mark, LF or CRLF line endings; any other encoding is
+  refused with the line and byte that are not UTF-8 (the ML-100k ``u.item`` alone is latin-1);
+* ids are opaque names kept exactly as given (surrounding spaces stripped): a column is read as
+  integers only when every id of the *whole file* is written as a plain integer (``42``, ``-3``; not
+  ``007``, ``+7`` or ``4.0``), else every id is the string in the file (``"007"`` stays ``"007"``).
+  :func:`iter_csv` yields the ids as text and :func:`read_csv` decides once for the whole file;
 * ``value``: float, an empty field is NaN (e.g. a view without a value);
 * ``timestamp``: unix seconds (int or float) or ISO 8601 (``2024-05-01T12:00:00``), stored as
   float64 unix seconds.
@@ -55,6 +60,7 @@ __all__ = [
     "read_item_catalog",
     "read_movielens",
     "read_movielens_latest",
+    "settle_ids",
 ]
 
 COLUMNS = ("user_id", "item_id", "event_type", "value", "timestamp")
@@ -172,13 +178,37 @@ class ItemCatalog:
 # --------------------------------------------------------------------------------------------------
 # Generic CSV
 # --------------------------------------------------------------------------------------------------
-def _open_text(path: str | Path, encoding: str = "utf-8"):
+_BOM = b"\xef\xbb\xbf"
+
+
+def _open_text(path: str | Path, encoding: str = "utf-8-sig"):
+    """The file as text; ``utf-8-sig`` reads UTF-8 with or without a byte-order mark."""
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
     if not path.is_file():
         raise DataFormatError(f"{path}: not a file")
     return open(path, newline="", encoding=encoding, errors="strict")
+
+
+def _not_utf8(path: str | Path) -> DataFormatError:
+    """The error for a file that does not decode as UTF-8, naming the first bad line and byte.
+
+    Only runs once decoding has failed, so reading the file again line by line costs nothing in the
+    normal case; a multi-byte UTF-8 character never contains ``\\n``, so lines decode independently.
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw[len(_BOM):] if number == 1 and raw.startswith(_BOM) else raw
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                utf16 = " (it looks like UTF-16)" if number == 1 and raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+                return DataFormatError(
+                    f"{path}: line {number}: byte 0x{line[exc.start]:02x} at position {exc.start + 1} is not UTF-8"
+                    f"{utf16}; save the file as UTF-8"
+                )
+    return DataFormatError(f"{path}: not UTF-8 text")
 
 
 def _sniff_delimiter(line: str) -> str:
@@ -231,13 +261,46 @@ def _positional_columns(first: list[str]) -> list[str]:
 
 
 def _parse_ids(texts: list[str], what: str, line0: int) -> np.ndarray:
-    arr = np.asarray([t.strip() for t in texts])
+    """The ids of one chunk as text (``<U``), exactly as written apart from surrounding spaces."""
+    arr = np.asarray([t.strip() for t in texts], dtype=str)
     if arr.size and (arr == "").any():
         raise DataFormatError(f"line {line0 + int(np.argmax(arr == ''))}: empty {what}")
+    return arr
+
+
+def settle_ids(ids: np.ndarray) -> np.ndarray:
+    """A whole file's id column: ``int64`` when every id is written as a plain integer, else as given.
+
+    Parameters
+    ----------
+    ids : ndarray of str, shape (n,)
+        Every id of the column, as text.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``int64`` when each text is the canonical spelling of an integer (``str(int(t)) == t``), so no id
+        changes its meaning by being read as a number; otherwise the texts unchanged (``"007"``, ``"7"``
+        and ``"+7"`` are three ids).
+
+    Examples
+    --------
+    >>> settle_ids(np.array(["7", "-3"])).tolist(), settle_ids(np.array(["007", "7"])).tolist()
+    ([7, -3], ['007', '7'])
+    """
+    if ids.dtype.kind != "U" or ids.size == 0:
+        return ids
     try:
-        return arr.astype(np.int64)
+        as_int = ids.astype(np.int64)
     except (ValueError, OverflowError):
-        return arr.astype(str)
+        return ids
+    return as_int if np.array_equal(as_int.astype(str), ids) else ids
+
+
+def _settled(log: RawEvents) -> RawEvents:
+    log.user_ids = settle_ids(log.user_ids)
+    log.item_ids = settle_ids(log.item_ids)
+    return log
 
 
 def _parse_values(texts: list[str], line0: int) -> np.ndarray:
@@ -293,12 +356,16 @@ def _rows_to_log(rows: list[list[str]], columns: list[str], line0: int) -> RawEv
 
 
 def iter_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimiter: str | None = None) -> Iterator[RawEvents]:
-    """Yield :class:`RawEvents` chunks of at most ``chunk_rows`` events from a generic CSV file."""
+    """Yield :class:`RawEvents` chunks of at most ``chunk_rows`` events from a generic CSV file.
+
+    Ids come as text (``<U``) exactly as in the file; :func:`read_csv` decides int or str once for the
+    whole file (:func:`settle_ids`).
+    """
     with _open_text(path) as handle:
         try:
             first_line = handle.readline()
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
         if not first_line.strip():
             raise DataFormatError(f"{path}: empty file")
         delim = delimiter or _sniff_delimiter(first_line)
@@ -314,7 +381,9 @@ def iter_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimite
         while True:
             try:
                 rows = [r for r in itertools.islice(reader, chunk_rows)]
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
+            except csv.Error as exc:
                 raise DataFormatError(f"{path}: cannot parse near line {line0}: {exc}") from None
             if not rows:
                 break
@@ -327,7 +396,7 @@ def iter_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimite
 
 def read_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, delimiter: str | None = None) -> RawEvents:
     """The whole generic CSV file as one :class:`RawEvents` (see the module docstring)."""
-    return _concat_or_empty(iter_csv(path, chunk_rows=chunk_rows, delimiter=delimiter), path)
+    return _settled(_concat_or_empty(iter_csv(path, chunk_rows=chunk_rows, delimiter=delimiter), path))
 
 
 def _concat_or_empty(chunks: Iterator[RawEvents], path) -> RawEvents:
@@ -341,27 +410,36 @@ def _concat_or_empty(chunks: Iterator[RawEvents], path) -> RawEvents:
 # MovieLens
 # --------------------------------------------------------------------------------------------------
 def _iter_numeric(path, *, delimiter: str, n_cols: int, skip_header: bool, chunk_rows: int, name: str) -> Iterator[np.ndarray]:
-    with _open_text(path, encoding="latin-1") as handle:
-        line0 = 1
-        if skip_header:
-            header = handle.readline()
-            if header and _is_number(header.split(delimiter)[0]):
-                raise DataFormatError(f"{path}: {name} expects a header line, got {header.strip()!r}")
-            line0 = 2
-        while True:
-            lines = list(itertools.islice(handle, chunk_rows))
-            if not lines:
-                break
-            lines = [ln for ln in lines if ln.strip()]
-            if lines:
-                try:
-                    block = np.loadtxt(lines, delimiter=delimiter, dtype=np.float64, ndmin=2)
-                except ValueError as exc:
-                    raise DataFormatError(f"{path}: not a {name} file near line {line0}: {exc}") from None
-                if block.shape[1] != n_cols:
-                    raise DataFormatError(f"{path}: {name} rows have {n_cols} fields, found {block.shape[1]}")
-                yield block
-            line0 += len(lines)
+    with _open_text(path) as handle:
+        try:
+            yield from _numeric_blocks(handle, path, delimiter=delimiter, n_cols=n_cols, skip_header=skip_header, chunk_rows=chunk_rows, name=name)
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
+
+
+def _numeric_blocks(handle, path, *, delimiter: str, n_cols: int, skip_header: bool, chunk_rows: int, name: str) -> Iterator[np.ndarray]:
+    """Float blocks ``(rows, n_cols)`` of an open MovieLens-style file."""
+    line0 = 1
+    if skip_header:
+        header = handle.readline()
+        if header and _is_number(header.split(delimiter)[0]):
+            raise DataFormatError(f"{path}: {name} expects a header line, got {header.strip()!r}")
+        line0 = 2
+    while True:
+        lines = list(itertools.islice(handle, chunk_rows))
+        if not lines:
+            break
+        n_read = len(lines)
+        lines = [ln for ln in lines if ln.strip()]
+        if lines:
+            try:
+                block = np.loadtxt(lines, delimiter=delimiter, dtype=np.float64, ndmin=2)
+            except ValueError as exc:
+                raise DataFormatError(f"{path}: not a {name} file near line {line0}: {exc}") from None
+            if block.shape[1] != n_cols:
+                raise DataFormatError(f"{path}: {name} rows have {n_cols} fields, found {block.shape[1]}")
+            yield block
+        line0 += n_read
 
 
 def _ratings_log(block: np.ndarray) -> RawEvents:
@@ -402,7 +480,7 @@ def read_events(path: str | Path, fmt: str = "csv", *, chunk_rows: int = DEFAULT
     """The whole file in one :class:`RawEvents`; ``fmt`` as in :func:`iter_events`."""
     if fmt not in FORMATS:
         raise DataFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return _concat_or_empty(iter_events(path, fmt, chunk_rows=chunk_rows), path)
+    return _settled(_concat_or_empty(iter_events(path, fmt, chunk_rows=chunk_rows), path))
 
 
 def _generic_catalog(path, header: list[str], reader) -> ItemCatalog:
@@ -411,25 +489,37 @@ def _generic_catalog(path, header: list[str], reader) -> ItemCatalog:
     for n, row in enumerate(rows, 2):
         if len(row) != len(header):
             raise DataFormatError(f"{path}: line {n}: expected {len(header)} fields, got {len(row)}")
-    ids = _parse_ids([r[col["item_id"]] for r in rows], "item_id", 2)
+    ids = settle_ids(_parse_ids([r[col["item_id"]] for r in rows], "item_id", 2))
     categories = [r[col["category"]].strip() for r in rows]
     tags = [[t for t in r[col["tags"]].split("|") if t] for r in rows] if "tags" in col else [[c] if c else [] for c in categories]
     titles = [r[col["title"]] for r in rows] if "title" in col else [""] * len(rows)
     return ItemCatalog(item_ids=ids, titles=titles, categories=categories, tags=tags)
 
 
+def _catalog_text(path: str | Path) -> str:
+    """The catalogue's text: UTF-8 (BOM or not); latin-1 only for an ML-100k ``u.item`` (its encoding)."""
+    try:
+        with _open_text(path) as handle:
+            return handle.read()
+    except UnicodeDecodeError:
+        with _open_text(path, encoding="latin-1") as handle:
+            text = handle.read()
+        if text.split("\n", 1)[0].count("|") >= 5 + len(ML100K_GENRES) - 1:
+            return text
+        raise _not_utf8(path) from None
+
+
 def read_item_catalog(path: str | Path) -> ItemCatalog:
     """Item titles, categories and tags from a file (format auto-detected).
 
     * ML-100k ``u.item``: ``id|title|release date|video release date|IMDb URL|<19 genre flags>``,
-      latin-1. Every genre is a tag; the first one is the category ("" when there is none).
+      latin-1 (or UTF-8); every other catalogue must be UTF-8 (with or without a byte-order mark). Every genre is a tag; the first one is the category ("" when there is none).
     * ML-latest ``movies.csv``: ``movieId,title,genres`` with genres separated by ``|``
       (``(no genres listed)`` means none); genres as for ``u.item``.
     * generic CSV with a header holding ``item_id`` and ``category`` (optional ``title``, ``tags``
       separated by ``|``).
     """
-    with _open_text(path, encoding="latin-1") as handle:
-        text = handle.read()
+    text = _catalog_text(path)
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise DataFormatError(f"{path}: empty file")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.dataset.ids import IdMap, normalize_ids
+from ml.dataset.ids import IdMap, first_seen_codes, normalize_ids
 from ml.dataset.log import SECONDS_PER_DAY, Aggregate, EventLog, aggregate_pairs, to_unix_seconds
 from ml.dataset.semantics import EvidenceSemantics, event_evidence, superseded_events
 
@@ -160,17 +160,20 @@ def weighted_columns(
     return WeightedColumns(users, items, weight, ts, et, vals, ctx)
 
 
-def id_codes(raw: np.ndarray, id_map: IdMap | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | bool]:
+def id_codes(
+    raw: np.ndarray, id_map: IdMap | None, order: np.ndarray | None = None
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | bool]:
     """``(unique values or None, integer code per event, known mask)``.
 
     With a map, codes are its indices and ids unknown to it are masked out; without one,
-    codes index the sorted unique values (every event is known).
+    codes number the unique values in the order they are first read in ``order`` (the events'
+    time order), so no index depends on how ids are named (every event is known).
     """
     if id_map is not None:
         code = id_map.to_index(raw, missing="ignore")
         return None, code, code >= 0
-    values, code = np.unique(raw, return_inverse=True)
-    return values, code.reshape(-1), True
+    values, code = first_seen_codes(raw, order)
+    return values, code, True
 
 
 def pair_keep_mask(

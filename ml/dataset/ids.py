@@ -2,6 +2,12 @@
 
 Database primary keys never leak into matrix indices: an :class:`IdMap` translates
 external ids (ints or strings) to contiguous ``int64`` indices and back, fully vectorized.
+
+Ids are opaque names: nothing a model computes may depend on how they are spelled. Maps built from
+data (:func:`first_seen_codes`, used by ``Interactions.from_events``) therefore number ids in the order
+they first appear in the events (time order, then input order), never in sorted id order, so that
+relabelling every user and item of a data set changes no index, no score and no tie (``topk`` breaks
+exact ties by the lower index: the item seen first).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import numpy as np
 
 from ml.utils.arrays import sorted_lookup
 
-__all__ = ["IdMap", "normalize_ids"]
+__all__ = ["IdMap", "first_seen_codes", "normalize_ids"]
 
 
 def normalize_ids(values: Any) -> np.ndarray:
@@ -42,13 +48,52 @@ def normalize_ids(values: Any) -> np.ndarray:
     raise TypeError(f"unsupported id dtype {arr.dtype}")
 
 
+def first_seen_codes(values: Any, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Unique ids numbered in order of first appearance, and the code of every value.
+
+    Parameters
+    ----------
+    values : array-like, shape (n,)
+        Ids (int or str, see :func:`normalize_ids`), e.g. one per event.
+    order : ndarray of int, shape (n,), optional
+        The order in which ``values`` are read (a permutation, e.g. the stable time order of the
+        events); default: as given.
+
+    Returns
+    -------
+    uniques : ndarray, shape (n_unique,)
+        Each distinct id once, the one read first at index 0.
+    codes : ndarray of int64, shape (n,)
+        ``uniques[codes] == values``.
+
+    Examples
+    --------
+    >>> u, c = first_seen_codes(["b", "a", "b", "c"])
+    >>> u.tolist(), c.tolist()
+    (['b', 'a', 'c'], [0, 1, 0, 2])
+    """
+    arr = normalize_ids(values)
+    read = arr if order is None else arr[order]
+    uniques, first, inverse = np.unique(read, return_index=True, return_inverse=True)
+    rank = np.argsort(first, kind="stable")  # unique ids by first position
+    code_of_sorted = np.empty(len(rank), dtype=np.int64)
+    code_of_sorted[rank] = np.arange(len(rank))
+    codes = code_of_sorted[inverse.reshape(-1)]
+    if order is not None:
+        unread = np.empty_like(codes)
+        unread[order] = codes
+        codes = unread
+    return uniques[rank], codes
+
+
 class IdMap:
     """Bijection between external ids and contiguous indices ``0..n-1``.
 
     ``external_ids[i]`` is the external id of index ``i``.  Ids are either all
     integers (stored as ``int64``) or all strings (stored as numpy unicode).
 
-    * :meth:`from_values` -- unique ids in stable sorted order;
+    * :meth:`from_values` -- unique ids in sorted order (maps built from events use
+      :func:`first_seen_codes` instead, so indices never depend on how ids are named);
     * :meth:`to_index` -- vectorized lookup (``KeyError`` naming unknown ids, or
       ``-1`` for them with ``missing="ignore"``);
     * :meth:`to_external` -- inverse; index ``-1`` gives the sentinel (``-1`` for

@@ -149,7 +149,9 @@ class Interactions:
 
         ``min_user_interactions`` / ``min_item_interactions`` count distinct positive
         pairs and are applied iteratively (k-core).  Without maps, the maps hold the
-        surviving users/items in sorted id order.  Given maps are kept as they are
+        surviving users/items in the order they first appear (time order, then input order),
+        never in sorted id order: ids are opaque names and indices (hence ties) must not depend
+        on them.  Given maps are kept as they are
         (index alignment, e.g. for splitters or a full catalogue item map): events
         with ids unknown to them are dropped, filtered users/items keep empty rows.
 
@@ -170,8 +172,9 @@ class Interactions:
             now=now,
             semantics=semantics,
         )
-        user_values, cols.user, user_known = id_codes(cols.user, user_map)
-        item_values, cols.item, item_known = id_codes(cols.item, item_map)
+        time_order = np.argsort(cols.timestamp, kind="stable")  # ids are numbered as first seen in time
+        user_values, cols.user, user_known = id_codes(cols.user, user_map, time_order)
+        item_values, cols.item, item_known = id_codes(cols.item, item_map, time_order)
         n_u = len(user_map) if user_map is not None else len(user_values)
         n_i = len(item_map) if item_map is not None else len(item_values)
         counted = pair_keep_mask(cols, user_known & item_known, n_i, semantics=semantics, min_value=min_value)

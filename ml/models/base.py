@@ -47,7 +47,8 @@ interactions, or empty fold-in lists) get global popularity scores when
 ``cold_start_fallback`` is true (class attribute).
 
 Scoring runs in user batches of at most ``score_batch_elements`` dense
-floats, and top-k uses ``np.argpartition`` (ties broken by lower item index).
+floats, and top-k uses ``np.argpartition`` (exact ties broken by the lower item index, which for
+maps built from events is the item seen first: results never depend on how ids are named).
 
 Factor models subclass :class:`FactorModel`: they set ``user_factors_`` and
 ``item_factors_`` (float32) and inherit scoring, fold-in (confidence-weighted
@@ -79,12 +80,35 @@ class NotFittedError(RuntimeError, AttributeError):
     """The model is used before ``fit`` (or ``load``)."""
 
 
+def _boundary_ties_by_index(neg: np.ndarray, part: np.ndarray, kk: int) -> np.ndarray:
+    """``part`` (argpartition's ``kk`` columns per row of ``neg``) with the items tied at the k-th
+    score replaced by the lowest-indexed ones; rows without such a tie are returned as they are."""
+    kth = np.take_along_axis(neg, part, axis=1).max(axis=1)
+    rows = np.flatnonzero(np.count_nonzero(neg <= kth[:, None], axis=1) > kk)  # ties straddle the cut
+    if rows.size == 0:
+        return part
+    cut = kth[rows, None]
+    sub = neg if rows.size == neg.shape[0] else neg[rows]
+    sub_part = part[rows]
+    better = np.take_along_axis(sub, sub_part, axis=1) < cut  # all of these are in part already
+    m = np.int32(sub.shape[1])
+    tie_col = np.where(sub == cut, np.arange(m, dtype=np.int32), m)  # tied: own index, else past the end
+    lowest = np.sort(np.partition(tie_col, kk - 1, axis=1)[:, :kk], axis=1)
+    need = kk - better.sum(axis=1)
+    take = np.concatenate([better, np.arange(kk)[None, :] < need[:, None]], axis=1)
+    part = part.copy()
+    part[rows] = np.concatenate([sub_part, lowest], axis=1)[take].reshape(rows.size, kk)  # kk per row
+    return part
+
+
 def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``k`` of a dense matrix: ``(indices int64, values float32)``.
 
-    Descending by score; among the returned items ties go to the lower column index, but which of several
-    items tied exactly at the k-th score is kept is argpartition's (deterministic) choice, not the lowest
-    index. ``-inf`` / NaN entries are never returned (index ``-1``, score ``-inf``).
+    Descending by score; exact ties go to the lower column index, at the cut too (of several items tied
+    at the k-th score, the lowest-indexed are kept). Maps built from events number items in the order
+    they are first seen (:func:`ml.dataset.ids.first_seen_codes`), so a tie goes to the item seen first
+    and never depends on how ids are named. ``-inf`` / NaN entries are never returned (index ``-1``,
+    score ``-inf``).
     """
     scores = np.asarray(scores, dtype=np.float32)
     if scores.ndim != 2:
@@ -98,7 +122,7 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     neg = -scores
     neg[np.isnan(neg)] = np.inf
     if kk < m:
-        part = np.argpartition(neg, kk - 1, axis=1)[:, :kk]
+        part = _boundary_ties_by_index(neg, np.argpartition(neg, kk - 1, axis=1)[:, :kk], kk)
     else:
         part = np.broadcast_to(np.arange(m), (n, m)).copy()
     negv = np.take_along_axis(neg, part, axis=1)

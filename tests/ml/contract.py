@@ -15,10 +15,12 @@ Class attributes a subclass may override:
 ``split_method``       ``"random"`` | ``"leave_last_out"`` | ``"per_user_temporal"``
 ``beats_popularity``   check NDCG@10 vs global popularity (False for non-personal models)
 ``popularity_margin``  required ratio model/pop NDCG@10 (and ``popularity_min_gain`` absolute)
-``deterministic``      refit with the same seed must give the same rankings
+``deterministic``      refit with the same seed must give the same rankings, and relabelling every
+                       user and item id of the data set must give the same metrics and lists
 ``supports_fold_in``   ``recommend_for_items`` works
 ``fold_in_overlap``    min mean top-k overlap between folding in a known user's
                        training items and that user's own recommendations (None: skip)
+``id_namings``         relabellings checked by the id-naming test (``"reversed ints"``, ``"hashed strings"``)
 ``score_rtol``         tolerance for comparing scores (batch vs single, save/load, refit)
 
 Fixtures (class scoped, built once per test class): ``data``, ``split`` (train,
@@ -110,6 +112,7 @@ class RecommenderContract:
     supports_fold_in: ClassVar[bool] = True
     fold_in_overlap: ClassVar[float | None] = 0.3
     score_rtol: ClassVar[float] = 1e-4
+    id_namings: ClassVar[tuple[str, ...]] = ("reversed ints", "hashed strings")
     k: ClassVar[int] = 10
 
     def make_model(self) -> Recommender:  # pragma: no cover - abstract
@@ -124,6 +127,10 @@ class RecommenderContract:
     @pytest.fixture(scope="class")
     @classmethod
     def split(cls, data: Interactions) -> tuple[Interactions, Interactions]:
+        return cls.split_data(data)
+
+    @classmethod
+    def split_data(cls, data: Interactions) -> tuple[Interactions, Interactions]:
         if cls.split_method == "random":
             return random_split(data, test_size=0.2, seed=0)
         if cls.split_method == "leave_last_out":
@@ -306,6 +313,42 @@ class RecommenderContract:
         again = self.make_model().fit(train).fit(train)
         c = again.recommend_indices(users, self.k)
         assert_same_rankings(a[0], a[1], c[0], c[1], rtol=self.score_rtol)
+
+    def test_results_do_not_depend_on_how_ids_are_named(self, fitted, split):
+        """Same events under other names (reversed ints, hashed strings): same metrics, same lists."""
+        if not self.deterministic:
+            pytest.skip("model is not deterministic")
+        from dataclasses import replace
+
+        from ml.evaluation import evaluate_model
+
+        synth = planted_interactions(**self.synthetic_kwargs)
+        top = int(max(synth.user_catalog_ids.max(), synth.catalog_item_ids.max())) + 1
+        namings = {
+            "reversed ints": (lambda u: top - u, lambda i: top - i),
+            "hashed strings": (
+                lambda u: np.char.add("user-", ((u * 2654435761) % 2**32).astype(str)),
+                lambda i: np.char.add("sku-", ((i * 40503) % 2**31).astype(str)),
+            ),
+        }
+        train, test = split
+        expected = evaluate_model(fitted, train, test, k=self.k, fit=False, item_embeddings=None)["metrics"]
+        users = self._users_with_history(train)
+        lists = fitted.recommend_indices(users, self.k)[0]
+        for name in self.id_namings:
+            user_name, item_name = namings[name]
+            renamed = replace(
+                synth,
+                user_ids=user_name(synth.user_ids), item_ids=item_name(synth.item_ids),
+                user_catalog_ids=user_name(synth.user_catalog_ids), catalog_item_ids=item_name(synth.catalog_item_ids),
+            )  # fmt: skip
+            other_train, other_test = self.split_data(renamed.to_interactions(**self.interactions_kwargs))
+            other = self.make_model().fit(other_train)
+            got = evaluate_model(other, other_train, other_test, k=self.k, fit=False, item_embeddings=None)["metrics"]
+            assert got == expected, f"{name}: {got} != {expected}"
+            other_lists = other.recommend(other_train.user_map.external_ids[users], self.k)[0]
+            original_names = item_name(train.item_map.to_external(lists))
+            assert np.array_equal(np.where(lists >= 0, original_names, other.item_map_.sentinel), other_lists), name
 
     def test_beats_popularity(self, fitted, split):
         if not self.beats_popularity:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ml.dataset import IdMap
+from ml.dataset.ids import first_seen_codes
 
 
 def test_idmap_from_values_is_sorted_unique_and_vectorized():
@@ -46,3 +47,27 @@ def test_idmap_json_roundtrip_duplicates_and_extend():
     ext = m.extend([3, 9, 4])
     assert ext.external_ids.tolist() == [5, 3, 4, 9]
     assert ext.to_index([5, 3, 9]).tolist() == [0, 1, 3]
+
+
+@pytest.mark.parametrize(
+    "values, order, uniques, codes",
+    [
+        (["b", "a", "b", "c"], None, ["b", "a", "c"], [0, 1, 0, 2]),
+        ([30, 10, 20, 10], None, [30, 10, 20], [0, 1, 2, 1]),
+        ([30, 10, 20, 10], [3, 2, 1, 0], [10, 20, 30], [2, 0, 1, 0]),  # read in the given order
+        (np.array([], dtype=np.int64), None, [], []),
+    ],
+)
+def test_first_seen_codes_number_ids_as_first_read(values, order, uniques, codes):
+    u, c = first_seen_codes(values, None if order is None else np.array(order))
+    assert u.tolist() == uniques and c.tolist() == codes and c.dtype == np.int64
+    assert np.asarray(u)[c].tolist() == list(np.asarray(values).tolist())
+
+
+def test_first_seen_codes_do_not_depend_on_how_ids_are_named():
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 50, 500)
+    _, plain = first_seen_codes(raw)
+    _, reversed_ints = first_seen_codes(1000 - raw)
+    _, hashed = first_seen_codes(np.array([f"{(v * 2654435761) % 2**32:08x}" for v in raw]))
+    assert plain.tolist() == reversed_ints.tolist() == hashed.tolist()

@@ -39,7 +39,8 @@ def test_time_decay_half_life():
         timestamps=[now, now - 7 * DAY, now - 14 * DAY],
         half_life_days=7.0,
     )
-    np.testing.assert_allclose(data.matrix.toarray(), [[1.0, 0.5, 0.25]], rtol=1e-6)
+    cols = data.item_map.to_index([10, 20, 30])
+    np.testing.assert_allclose(data.matrix.toarray()[:, cols], [[1.0, 0.5, 0.25]], rtol=1e-6)
     later = Interactions.from_events(
         user_ids=[1], item_ids=[10], timestamps=[now], half_life_days=1.0, now=now + DAY
     )
@@ -176,3 +177,25 @@ def test_event_context_follows_filtering_sorting_and_splits():
         assert np.array_equal(part.log.context["hour"], part.log.timestamp.astype(int))
     with pytest.raises(ValueError, match="context"):
         Interactions.from_events(user_ids=[1, 2], item_ids=[1, 2], context={"device": ["a"]})
+
+
+def test_maps_number_ids_in_order_of_first_event_not_sorted():
+    # "b" and "c" are named after "a" but act first; the 4th row has no timestamp order of its own
+    data = Interactions.from_events(
+        user_ids=["zed", "amy", "zed", "amy"], item_ids=["c", "b", "a", "b"], timestamps=[3.0, 1.0, 2.0, 1.0]
+    )
+    assert data.user_map.external_ids.tolist() == ["amy", "zed"]
+    assert data.item_map.external_ids.tolist() == ["b", "a", "c"]  # time order, then input order
+    ints = Interactions.from_events(user_ids=[9, 1], item_ids=[300, 20])  # no timestamps: input order
+    assert ints.user_map.external_ids.tolist() == [9, 1] and ints.item_map.external_ids.tolist() == [300, 20]
+
+
+def test_relabelled_ids_give_the_same_matrix():
+    rng = np.random.default_rng(1)
+    users, items = rng.integers(0, 40, 600), rng.integers(0, 60, 600)
+    ts = rng.integers(0, 100, 600).astype(float)
+    base = Interactions.from_events(user_ids=users, item_ids=items, timestamps=ts, min_user_interactions=3)
+    for u, i in [(999 - users, 999 - items), ([f"u{(v * 7919) % 10007:05d}" for v in users], [f"i-{v * 31 % 97}" for v in items])]:
+        other = Interactions.from_events(user_ids=u, item_ids=i, timestamps=ts, min_user_interactions=3)
+        assert (other.matrix != base.matrix).nnz == 0
+        np.testing.assert_array_equal(other.log.item_index, base.log.item_index)

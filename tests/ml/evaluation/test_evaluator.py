@@ -138,3 +138,33 @@ def test_evaluate_models_rejects_unknown_before_fitting():
     train, test = split()
     with pytest.raises(ValueError, match="unknown model"):
         evaluate_models(["pop", "no_such_model"], train, test, k=2)
+
+
+# popularity ties: A and B have 2 users each, C and D one each; C's first event (t=5) comes before D's (t=6).
+# Users 3 and 4 trained on B and buy C later, so the right top-2 for both is [A, C]: NDCG@2 = 1/log2(3).
+_TIES_CSV = "user_id,item_id,timestamp\n{u1},{A},1\n{u2},{A},2\n{u3},{B},3\n{u4},{B},4\n{u1},{C},5\n{u2},{D},6\n{u3},{C},10\n{u4},{C},11\n"
+_NAMINGS = {
+    "letters": dict(u1="u1", u2="u2", u3="u3", u4="u4", A="A", B="B", C="C", D="D"),
+    "reversed letters": dict(u1="u4", u2="u3", u3="u2", u4="u1", A="D", B="C", C="B", D="A"),
+    "integers": dict(u1=1, u2=2, u3=3, u4=4, A=10, B=20, C=30, D=40),
+    "reversed integers": dict(u1=4, u2=3, u3=2, u4=1, A=40, B=30, C=20, D=10),
+    "hashed strings": dict(u1="9f2c", u2="03aa", u3="e71b", u4="5d40", A="sku-7c1e", B="sku-0b93", C="sku-f20a", D="sku-1d55"),
+    "padded integers": dict(u1="004", u2="003", u3="002", u4="001", A="0040", B="0030", C="0020", D="0010"),
+}
+
+
+@pytest.mark.parametrize("naming", list(_NAMINGS))
+def test_popularity_ndcg_does_not_depend_on_how_ids_are_named(tmp_path, naming):
+    from ml.io import read_csv
+    from ml.models.popularity import PopularityRecommender
+    from ml.split import temporal_split
+
+    path = tmp_path / "ties.csv"
+    path.write_text(_TIES_CSV.format(**_NAMINGS[naming]))
+    train, test = temporal_split(read_csv(path).to_interactions(), cutoff=10.0)
+    result = evaluate_model(PopularityRecommender(), train, test, k=2)
+    assert result["metrics"]["ndcg@2"] == pytest.approx(1 / math.log2(3))  # was 0.63 or 0 by naming
+    model = PopularityRecommender().fit(train)
+    names = _NAMINGS[naming]
+    ids, _ = model.recommend([names["u3"], names["u4"]], k=2)
+    assert ids.tolist() == [[names["A"], names["C"]]] * 2

@@ -73,3 +73,30 @@ def test_hyperparameters_follow_scikit_learn_estimator_rules(data):
     cloned = sklearn.base.clone(fitted)
     assert cloned.get_params() == fitted.get_params() and not cloned.is_fitted
     assert repr(EASE(l2=10.0)) == "EASE(l2=10.0)"  # scikit-learn's repr: parameters changed from the defaults
+
+
+def _topk_reference(scores: np.ndarray, k: int) -> np.ndarray:
+    """Full sort: score descending, then column index ascending; -inf/NaN never returned."""
+    out = np.full((scores.shape[0], k), -1, dtype=np.int64)
+    for r, row in enumerate(scores):
+        order = [int(c) for c in np.lexsort((np.arange(len(row)), -row)) if np.isfinite(row[c]) or row[c] > 0]
+        out[r, : min(k, len(order))] = order[:k]
+    return out
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3, 7])
+def test_topk_keeps_the_lowest_indices_among_ties_at_the_cut(levels):
+    # few distinct values, so ties straddle the k-th place in almost every row; the kept items
+    # must be the lowest-indexed of the tied ones, not whichever argpartition happened to pick
+    rng = np.random.default_rng(levels)
+    scores = rng.integers(0, levels, (64, 97)).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.05] = -np.inf
+    for k in (1, 3, 10, 96, 97, 120):
+        idx, vals = topk(scores, k)
+        np.testing.assert_array_equal(idx, _topk_reference(scores, k))
+        np.testing.assert_array_equal(vals, np.where(idx >= 0, np.take_along_axis(scores, np.maximum(idx, 0), 1), -np.inf))
+
+
+def test_topk_on_a_constant_row_takes_the_first_columns():
+    idx, _ = topk(np.zeros((2, 1000), dtype=np.float32), 5)
+    assert idx.tolist() == [[0, 1, 2, 3, 4]] * 2

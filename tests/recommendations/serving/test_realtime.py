@@ -35,7 +35,10 @@ def test_a_new_event_changes_the_next_recommendations_of_an_anonymous_session(wo
     assert after.timings["candidates_cached"] == 0.0  # the event replaced the session's state token
     cited = [e for e in after.items if e.explanation["type"] == "because_you_interacted"]
     assert len(cited) >= 3 and all(e.explanation["item"] == clicked.pk for e in cited)
-    assert Counter(e.item.category_id for e in cited).most_common(1)[0][0] == world.categories[3].pk
+    # the best cited item is a neighbour of the clicked one; category caps spread the rest of the page, so
+    # "most common category" was a coin flip between tied categories (3 each), decided by dict order
+    assert cited[0].item.category_id == world.categories[3].pk
+    assert Counter(e.item.category_id for e in cited)[world.categories[3].pk] >= 3
     assert page_ids(after) != page_ids(before)
 
 
