@@ -1,14 +1,16 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
 from common.parsing import ascii_int
+from common.throttling import LoginRateThrottle
 from users.selectors import preferences_get
-from users.services import preferences_update
+from users.services import auth_token_get, preferences_update
 
 MAX_HIDDEN_ITEMS = 5000
 
@@ -63,3 +65,26 @@ class MePreferencesApi(APIView):
         return Response(PreferencesOutputSerializer(preferences).data)
 
     patch = put
+
+
+class AuthTokenCreateApi(APIView):
+    """Exchange a username and password for the account's API token (``Authorization: Token <token>``).
+
+    Throttled per client address (the ``login`` scope, shared with the site's login page); after repeated
+    failures the account, and separately the client address, is locked out for a while: 429 ``locked_out``
+    with ``Retry-After``, whatever the password (django-axes, ``users.lockout``).
+    """
+
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(read_only=True)
+
+    @extend_schema(request=AuthTokenSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        # Django's request, not DRF's: axes marks the request it is given, and its middleware answers a lockout.
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
+        serializer.is_valid(raise_exception=True)
+        token = auth_token_get(user=serializer.validated_data["user"])
+        return Response(self.OutputSerializer({"token": token.key}).data)

@@ -4,6 +4,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from common.services import model_update
 from users.models import Preferences, User
@@ -35,6 +36,22 @@ def preferences_update(*, user: User, data: dict[str, Any]) -> Preferences:
         preferences, _ = model_update(instance=preferences, fields=PREFERENCE_FIELDS, data=data)
     cache.delete(preferences_cache_key(user_id=user.pk))
     return preferences
+
+
+def auth_token_get(*, user: User) -> Token:
+    """The user's API token, created on first use.
+
+    Parameters
+    ----------
+    user : User
+        An authenticated, active user.
+
+    Returns
+    -------
+    Token
+    """
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
 
 
 def user_create(*, username: str, password: str, email: str = "") -> User:

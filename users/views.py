@@ -15,7 +15,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from common.throttling import LoginRateThrottle, SignupRateThrottle, throttle_wait
 from users.forms import AccountDeleteForm, LoginForm, SignupForm
+from users.lockout import too_many_attempts_page
 from users.services import user_create, user_data_export, user_delete, user_session_history_claim
 
 
@@ -33,6 +35,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     if request.user.is_authenticated:
         return redirect(next_url or "home")
+    if request.method == "POST":  # every attempt counts: a flood of failed sign-ups also probes for usernames
+        wait = throttle_wait(request=request, throttle_class=SignupRateThrottle)
+        if wait is not None:
+            return too_many_attempts_page(request, seconds=wait, what="sign-up attempts from your network")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -56,6 +62,13 @@ class LoginView(auth_views.LoginView):
     template_name = "users/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # Per client address, shared with the token API; per account, django-axes locks out (users.lockout).
+        wait = throttle_wait(request=request, throttle_class=LoginRateThrottle)
+        if wait is not None:
+            return too_many_attempts_page(request, seconds=wait, what="sign-in attempts from your network")
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         anonymous_session_key = self.request.session.session_key  # login gives the session a new key

@@ -1,4 +1,5 @@
 """Settings shared by every environment. Every value comes from the environment through one ``env``."""
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -23,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "django_celery_beat",
     "users",
@@ -42,6 +44,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last (django-axes' rule): turns a login refused for a lockout into users.lockout.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,6 +92,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out account or client before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -182,11 +188,35 @@ REST_FRAMEWORK = {
         # Events (not requests) an anonymous client address may post to /api/v1/events/: the site's script sends
         # at most 20 every 4 s per tab (300/min) and retries a 429 later with the same ids.
         "events_anon": env.str("THROTTLE_EVENTS_ANON_RATE", default="600/min"),
+        # Password attempts (token API + site login, one counter) and sign-up attempts per client address.
+        "login": env.str("THROTTLE_LOGIN_RATE", default="10/min"),
+        "signup": env.str("THROTTLE_SIGNUP_RATE", default="20/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Reverse proxies in front of Django that append the client's address to X-Forwarded-For (#13). 0: none is
+# trusted, the peer address is the client whatever headers it sends. One value for every throttle and for the
+# login lockout (common.throttling.client_ip).
+VITRINE_TRUSTED_PROXIES = env.int("VITRINE_TRUSTED_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = VITRINE_TRUSTED_PROXIES  # DRF's own throttles, if a view ever uses one
+
+# Login lockout (django-axes, database handler: shared by every process, SQLite or PostgreSQL). An account, and
+# separately a client address, is locked after this many failed logins, until this many minutes after the last
+# counted failure; attempts while locked are refused unchecked and do not extend it. A success resets nothing:
+# otherwise a guesser could clear its address's count by logging into its own account.
+AXES_FAILURE_LIMIT = env.int("VITRINE_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("VITRINE_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "common.throttling.client_ip"
+AXES_USERNAME_CALLABLE = "users.lockout.lockout_username"
+AXES_LOCKOUT_CALLABLE = "users.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_DISABLE_ACCESS_LOG = True  # a row per successful login, never cleaned up: the lockout does not need it
 
 # Token -> user is cached this many seconds (saves and deletes invalidate at once); 0: a query per request.
 VITRINE_AUTH_CACHE_SECONDS = env.int("VITRINE_AUTH_CACHE_SECONDS", default=300)

@@ -3,11 +3,13 @@ import logging
 
 import pytest
 from django.core.cache import cache, caches
+from django.test import RequestFactory
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from common import throttling
-from common.throttling import CachedAnonRateThrottle, CachedUserRateThrottle
+from common.throttling import CachedAnonRateThrottle, CachedUserRateThrottle, client_ip
 from tests.common.conftest import WINDOW_START
 from tests.factories import UserFactory
 
@@ -69,3 +71,54 @@ def test_a_broken_cache_lets_requests_through(clock, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="common.throttling"):
         assert codes(APIClient(), 5) == [200] * 5
     assert "cache failed, request allowed" in caplog.text
+
+
+# ------------------------------------------------------------------------- who the client is (#13 fault 1)
+def forwarded_codes(n: int, *, address: str = "10.0.0.7") -> list[int]:
+    return [
+        APIClient(REMOTE_ADDR=address, HTTP_X_FORWARDED_FOR=f"198.51.{k // 250}.{k % 250}").get(URL).status_code
+        for k in range(n)
+    ]
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_anonymous_throttle(clock, monkeypatch):
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "100/min", "user": "10000/min"})
+    codes_seen = forwarded_codes(300)
+    assert codes_seen.count(200) == 100 and codes_seen[100:] == [429] * 200
+
+
+def test_no_forwarding_header_is_trusted_by_default(settings):
+    assert settings.VITRINE_TRUSTED_PROXIES == 0 and api_settings.NUM_PROXIES == 0
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.7", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    assert client_ip(request) == "10.0.0.7"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded", "expected"),
+    [
+        (1, "203.0.113.9", "203.0.113.9"),  # the proxy's own entry
+        (1, "1.2.3.4, 203.0.113.9", "203.0.113.9"),  # what the client prepended is never read
+        (2, "1.2.3.4, 203.0.113.9, 10.0.0.2", "203.0.113.9"),  # two proxies: the second from the right
+        (2, "203.0.113.9", "203.0.113.9"),  # fewer hops than proxies: the leftmost (DRF's rule)
+        (1, "", "10.0.0.7"),  # no header: the peer (a request that bypassed the proxy)
+        (1, "not-an-address", "10.0.0.7"),  # garbage never becomes an identity
+        (1, "1.2.3.4,  2001:db8::1 ", "2001:db8::1"),
+    ],
+)
+def test_with_trusted_proxies_the_rightmost_untrusted_address_is_the_client(settings, trusted, forwarded, expected):
+    settings.VITRINE_TRUSTED_PROXIES = trusted
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.7", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_with_one_trusted_proxy_clients_behind_it_are_counted_apart(clock, settings):
+    settings.VITRINE_TRUSTED_PROXIES = 1
+
+    def get(chain: str) -> int:
+        return APIClient(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=chain).get(URL).status_code
+
+    # Client A forges a different left part each time; the proxy's rightmost entry is what counts.
+    assert [get(f"9.9.9.{k}, 203.0.113.1") for k in range(4)] == [200, 200, 200, 429]
+    assert [get("203.0.113.2") for _ in range(3)] == [200, 200, 200]  # client B has its own count
+    window = int(clock[0] // 60)
+    assert cache.get(f"throttle_anon_203.0.113.1:{window}") == 4
