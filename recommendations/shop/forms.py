@@ -4,13 +4,15 @@ from __future__ import annotations
 from django import forms
 
 from catalog.models import Category, Item
+from common.parsing import ascii_int
 from recommendations.shop.onboarding import MAX_CATEGORIES, MAX_ITEMS
 
 WEIGHT_MIN, WEIGHT_MAX, WEIGHT_STEP = 0.0, 2.0, 0.25
 
 
 class CappedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Refuses more than ``max_choices`` values before looking any up; the rest cost one query (Django's)."""
+    """Refuses more than ``max_choices`` values, or any that is not an id (ASCII digits within int64: SQLite
+    overflows on a larger one, and ``int("١")`` is 1), before looking any up; the rest cost one query (Django's)."""
 
     def __init__(self, *args, max_choices: int, noun: str, **kwargs) -> None:
         self.max_choices, self.noun = max_choices, noun
@@ -19,6 +21,11 @@ class CappedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     def clean(self, value):
         if isinstance(value, (list, tuple)) and len(value) > self.max_choices:
             raise forms.ValidationError(f"Pick at most {self.max_choices} {self.noun}.", code="max_choices")
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            if ascii_int(pk, low=1) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": str(pk)[:40]}
+                )
         return super().clean(value)
 
 
