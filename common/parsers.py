@@ -1,9 +1,10 @@
 """The API's JSON parser: DRF's, refusing at the door what would fail later as a 500.
 
-Three kinds of JSON parse fine in Python yet cannot be stored or answered: nesting deeper than the parser's
+Four kinds of JSON parse fine in Python yet cannot be stored or answered: nesting deeper than the parser's
 recursion limit (a ``RecursionError``, not a ``ValueError``), lone UTF-16 surrogates (``"\\ud800"``: a string that
-no database column or UTF-8 response can hold) and integers outside the signed 64-bit range (no id or count column
-holds them). Each is a 400 ``parse_error`` in the one error shape, for every endpoint at once.
+no database column or UTF-8 response can hold), NUL characters (``"\\u0000"``: PostgreSQL's text and jsonb cannot
+hold them) and integers outside the signed 64-bit range (no id or count column holds them). Each is a 400
+``parse_error`` in the one error shape, for every endpoint at once.
 """
 import codecs
 import json
@@ -39,8 +40,10 @@ def _strings(data: Any) -> Iterator[str]:
 
 
 def json_refusals(data: Any) -> str | None:
-    """Why parsed JSON cannot be accepted (a lone surrogate in a string), or ``None`` when it can."""
+    """Why parsed JSON cannot be accepted (a lone surrogate or a NUL in a string), or ``None`` when it can."""
     for text in _strings(data):
+        if "\x00" in text:
+            return "strings must not contain NUL characters (\\u0000: PostgreSQL text cannot hold them)"
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
@@ -49,8 +52,8 @@ def json_refusals(data: Any) -> str | None:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's ``JSONParser`` (NaN and Infinity refused) that also refuses deep nesting, lone surrogates and
-    integers outside int64.
+    """DRF's ``JSONParser`` (NaN and Infinity refused) that also refuses deep nesting, lone surrogates, NUL
+    characters and integers outside int64.
 
     Raises
     ------

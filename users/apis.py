@@ -7,12 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
+from common.fields import CappedDictField, IdListField
 from common.parsing import ascii_int
 from common.throttling import LoginRateThrottle
 from users.selectors import preferences_get
 from users.services import auth_token_get, preferences_update
-
-MAX_HIDDEN_ITEMS = 5000
 
 
 class PreferencesOutputSerializer(serializers.Serializer):
@@ -31,12 +30,21 @@ class MePreferencesApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        excluded_categories = serializers.PrimaryKeyRelatedField(many=True, queryset=Category.objects.all(), required=False)
-        category_weights = serializers.DictField(child=serializers.FloatField(min_value=0.0, max_value=2.0), required=False)
+        # Lists and maps are capped before their items are read, and ids are checked with one query (common.fields).
+        excluded_categories = IdListField(
+            queryset=Category.objects.all(), required=False, help_text="Category ids, at most API_MAX_LIST_ITEMS."
+        )
+        category_weights = CappedDictField(
+            child=serializers.FloatField(min_value=0.0, max_value=2.0), required=False,
+            help_text='{"<category id>": weight 0-2} (1 is neutral), at most API_MAX_LIST_ITEMS keys.',
+        )
         diversity_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
         exploration_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
         personalization_enabled = serializers.BooleanField(required=False)
-        hidden_items = serializers.PrimaryKeyRelatedField(many=True, queryset=Item.objects.all(), required=False)
+        hidden_items = IdListField(
+            queryset=Item.objects.all(), cap_setting="PREFERENCES_MAX_HIDDEN_ITEMS", required=False,
+            help_text="Item ids, at most PREFERENCES_MAX_HIDDEN_ITEMS.",
+        )
 
         def validate_category_weights(self, value: dict) -> dict:
             keys = [key for key in value if ascii_int(str(key)) is None]
@@ -47,11 +55,6 @@ class MePreferencesApi(APIView):
             if unknown:
                 raise serializers.ValidationError(f"Unknown categories: {unknown[:10]}.")
             return {str(int(key)): weight for key, weight in value.items()}
-
-        def validate_hidden_items(self, value: list) -> list:
-            if len(value) > MAX_HIDDEN_ITEMS:
-                raise serializers.ValidationError(f"At most {MAX_HIDDEN_ITEMS} hidden items.")
-            return value
 
     @extend_schema(responses=PreferencesOutputSerializer)
     def get(self, request: Request) -> Response:

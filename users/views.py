@@ -13,8 +13,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
+from common.redirects import next_url_get
 from common.throttling import LoginRateThrottle, SignupRateThrottle, throttle_wait
 from users.forms import AccountDeleteForm, LoginForm, SignupForm
 from users.lockout import too_many_attempts_page
@@ -22,13 +22,8 @@ from users.services import user_create, user_data_export, user_delete, user_sess
 
 
 def _safe_next(request: HttpRequest) -> str:
-    """The ``next`` target when it stays on this site, else ``""``."""
-    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME) or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return ""
+    """The ``next`` target when it is a path on this site, else ``""``."""
+    return next_url_get(request, name=REDIRECT_FIELD_NAME)
 
 
 def signup(request: HttpRequest) -> HttpResponse:

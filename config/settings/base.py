@@ -41,6 +41,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # After the CSRF check: a NUL in any client text is a 400, never a PostgreSQL DataError (common/nul.py).
+    "common.nul.NulRefusalMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -229,10 +231,16 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Hard limits on what clients may send in one request.
+# Hard limits on what clients may send in one request (README "Input limits"): a list or map over its cap is a
+# 400 before its items are read, and ids are checked with one query however long the list (common/fields.py).
 EVENTS_MAX_BATCH = env.int("EVENTS_MAX_BATCH", default=1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)  # query string / form fields
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# Any list or map in API input without a cap of its own (excluded categories, category weights).
+API_MAX_LIST_ITEMS = env.int("API_MAX_LIST_ITEMS", default=1000)
+# A user's hidden items (preferences API and "not interested"); a list at the cap validates in ~1 query.
+PREFERENCES_MAX_HIDDEN_ITEMS = env.int("PREFERENCES_MAX_HIDDEN_ITEMS", default=5000)
 
 # Where trained model artifacts live (a shared path in production).
 VITRINE_ARTIFACT_DIR = Path(env.str("VITRINE_ARTIFACT_DIR", default=str(VAR_DIR / "artifacts")))

@@ -52,7 +52,9 @@ def _parse_timestamp(raw: Any, now: dt.datetime) -> tuple[dt.datetime | None, st
         return None, "Timestamp is before 1990."
     if value > now + MAX_CLOCK_SKEW:
         return None, "Timestamp is more than a day in the future."
-    return value, None
+    # Stored in UTC: PostgreSQL refuses offsets beyond +-15:59 ("+23:00" parses in Python), and the offset is
+    # not kept anyway. Within the checks above the conversion cannot leave datetime's years 1-9999.
+    return value.astimezone(dt.UTC), None
 
 
 def _validate_context(raw: Any) -> tuple[dict | None, str | None]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from catalog.models import Category, Item
 from recommendations.events import Actor, event_ingest
 from recommendations.models import EventType
 from recommendations.serving.actors import SESSION_PREFERENCES_KEY, SESSION_PREFERENCES_MAX
-
-MAX_HIDDEN_ITEMS = 5000
-MAX_EXCLUDED_CATEGORIES = 1000
 
 
 class FeedbackError(ValueError):
@@ -81,13 +80,14 @@ def _user_preferences_extend(*, user_id: int, hide: list[int], exclude: list[int
     )
     data = {}
     if hide and not set(hide) <= hidden:
-        if len(hidden) + len(hide) > MAX_HIDDEN_ITEMS:
-            raise FeedbackError(f"You have hidden {MAX_HIDDEN_ITEMS} items already; unhide some in your preferences first.")
+        cap = settings.PREFERENCES_MAX_HIDDEN_ITEMS  # the same cap as PUT /api/v1/me/preferences/
+        if len(hidden) + len(hide) > cap:
+            raise FeedbackError(f"You have hidden {cap} items already; unhide some in your preferences first.")
         hidden |= set(hide)
         data["hidden_items"] = sorted(hidden)
     if exclude and not set(exclude) <= excluded:
-        if len(excluded) + len(exclude) > MAX_EXCLUDED_CATEGORIES:
-            raise FeedbackError("Too many excluded categories.")
+        if len(excluded) + len(exclude) > settings.API_MAX_LIST_ITEMS:
+            raise FeedbackError(f"At most {settings.API_MAX_LIST_ITEMS} excluded categories (API_MAX_LIST_ITEMS).")
         excluded |= set(exclude)
         data["excluded_categories"] = sorted(excluded)
     if data:

@@ -4,36 +4,50 @@ from __future__ import annotations
 from django import forms
 
 from catalog.models import Category, Item
+from common.parsing import ascii_int
 from recommendations.shop.onboarding import MAX_CATEGORIES, MAX_ITEMS
 
 WEIGHT_MIN, WEIGHT_MAX, WEIGHT_STEP = 0.0, 2.0, 0.25
 
 
+class CappedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses more than ``max_choices`` values, or any that is not an id (ASCII digits within int64: SQLite
+    overflows on a larger one, and ``int("١")`` is 1), before looking any up; the rest cost one query (Django's)."""
+
+    def __init__(self, *args, max_choices: int, noun: str, **kwargs) -> None:
+        self.max_choices, self.noun = max_choices, noun
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        if isinstance(value, (list, tuple)) and len(value) > self.max_choices:
+            raise forms.ValidationError(f"Pick at most {self.max_choices} {self.noun}.", code="max_choices")
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            if ascii_int(pk, low=1) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": str(pk)[:40]}
+                )
+        return super().clean(value)
+
+
 class OnboardingCategoriesForm(forms.Form):
-    categories = forms.ModelMultipleChoiceField(
+    categories = CappedModelMultipleChoiceField(
         queryset=Category.objects.filter(parent__isnull=True),
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Pick at least one category, or skip this step."},
+        max_choices=MAX_CATEGORIES, noun="categories",
     )
-
-    def clean_categories(self):
-        categories = self.cleaned_data["categories"]
-        if len(categories) > MAX_CATEGORIES:
-            raise forms.ValidationError(f"Pick at most {MAX_CATEGORIES} categories.")
-        return categories
 
 
 class OnboardingItemsForm(forms.Form):
-    categories = forms.ModelMultipleChoiceField(queryset=Category.objects.all(), required=False, widget=forms.MultipleHiddenInput)
-    items = forms.ModelMultipleChoiceField(
-        queryset=Item.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple
+    # Step 2 carries step 1's categories (checked there, so the same cap).
+    categories = CappedModelMultipleChoiceField(
+        queryset=Category.objects.all(), required=False, widget=forms.MultipleHiddenInput,
+        max_choices=MAX_CATEGORIES, noun="categories",
     )
-
-    def clean_items(self):
-        items = self.cleaned_data["items"]
-        if len(items) > MAX_ITEMS:
-            raise forms.ValidationError(f"Pick at most {MAX_ITEMS} items.")
-        return items
+    items = CappedModelMultipleChoiceField(
+        queryset=Item.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple,
+        max_choices=MAX_ITEMS, noun="items",
+    )
 
 
 class PreferencesForm(forms.Form):

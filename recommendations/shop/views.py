@@ -12,12 +12,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from catalog.selectors import category_list_with_counts, category_tree, item_get
 from common.exceptions import ErrorCode, error_from_exception, json_error_response, json_response_from_error
 from common.parsing import ascii_int
+from common.redirects import next_url_get
 from common.views import wants_json
 from recommendations.events import Actor, EventBatchError, actor_from_request
 from recommendations.serving import (
@@ -42,10 +43,7 @@ SWIPE_BATCH = 1
 
 # ------------------------------------------------------------------------------------------------ helpers
 def safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
+    return next_url_get(request) or default
 
 
 def post_int(request: HttpRequest, name: str) -> int | None:
