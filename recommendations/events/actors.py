@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 
 # 20 hex digits (80 bits) of HMAC-SHA256: collisions among even a billion sessions stay below one in a million.
 SESSION_TAG_LENGTH = 20
@@ -76,6 +77,7 @@ def actor_from_request(request: HttpRequest, *, create: bool = True) -> Actor | 
         if not create:
             return None
         request.session.save()
+        get_token(request)  # the response sets the CSRF cookie: the session's next writes must pass the check
     return Actor(session_key=request.session.session_key)
 
 
