@@ -7,8 +7,8 @@ Layout of an artifact directory::
     <extra files>   # optional (e.g. a torch state_dict from a neural model)
     SHA256SUMS      # "<sha256>  <filename>" per file; written last
 
-:func:`read_artifact` verifies every file listed in ``SHA256SUMS`` before parsing
-anything, so a tampered, truncated or half-written artifact raises
+:func:`read_artifact` verifies every file listed in ``SHA256SUMS`` (and that nothing else is in the
+directory) before parsing anything, so a tampered, truncated, added-to or half-written artifact raises
 :class:`ArtifactError` instead of loading silently.  No pickle anywhere.
 """
 
@@ -95,6 +95,10 @@ def verify_checksums(directory: str | os.PathLike) -> list[str]:
     for required in (CONFIG_FILE, ARRAYS_FILE):
         if required not in names:
             raise ArtifactError(f"{required} is not covered by {CHECKSUM_FILE}")
+    # Every entry of the directory is covered: an unlisted file or folder is refused, never read unchecked.
+    unlisted = sorted({entry.name for entry in directory.iterdir()} - set(names) - {CHECKSUM_FILE})
+    if unlisted:
+        raise ArtifactError(f"{', '.join(unlisted[:5])} in {directory} not covered by {CHECKSUM_FILE}")
     return names
 
 

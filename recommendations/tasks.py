@@ -5,6 +5,7 @@ registered; serving's are thin wrappers below. Each takes ids, calls one service
 each is safe to run twice. Arguments and results are JSON.
 """
 from celery import shared_task
+from django.core.management import call_command
 
 from recommendations.serving import popularity_refresh
 from recommendations.training import (
@@ -18,6 +19,7 @@ __all__ = [
     "model_versions_cleanup_task",
     "popularity_refresh_task",
     "ranker_train_task",
+    "sessions_clear_task",
     "training_retrain_task",
 ]
 
@@ -35,3 +37,10 @@ def ranker_train_task() -> dict:
 
     result = ranker_train()
     return {"trained": result.trained, "impressions": result.n_samples, "message": result.message}
+
+
+@shared_task(name="recommendations.sessions_clear", acks_late=True, soft_time_limit=600, time_limit=900,
+             autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def sessions_clear_task() -> None:
+    """Delete expired sessions (whatever the session engine; Django's ``clearsessions``). Harmless to repeat."""
+    call_command("clearsessions")

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
+from users.identity import email_validate_unique, username_validate
 from users.models import User
 
 
@@ -26,6 +27,17 @@ class SignupForm(UserCreationForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+    def clean_username(self) -> str:
+        username = super().clean_username()  # Django's own check: taken, ignoring case
+        if not self.has_error("username"):
+            username_validate(username=username)  # look-alike letters (and the same check for services' callers)
+        return username
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data.get("email", "")
+        email_validate_unique(email=email)
+        return email
 
 
 class AccountDeleteForm(forms.Form):

@@ -7,6 +7,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from common.services import model_update
+from users.identity import email_validate_unique, username_validate
 from users.models import Preferences, User
 from users.signals import session_history_claimed, user_data_requested, user_erasing
 
@@ -55,9 +56,19 @@ def auth_token_get(*, user: User) -> Token:
 
 
 def user_create(*, username: str, password: str, email: str = "") -> User:
+    """Create a shopper's account (and their preferences).
+
+    Raises
+    ------
+    ValidationError
+        A look-alike or taken username (case ignored), an email already in use (case ignored), or any field
+        the model refuses.
+    """
     user_model = get_user_model()
     user = user_model(username=username, email=email)
     user.set_password(password)
+    username_validate(username=username)
+    email_validate_unique(email=email)
     user.full_clean()
     user.save()
     Preferences.objects.create(user=user)

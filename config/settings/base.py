@@ -169,6 +169,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "users.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Last: an anonymous client with a session cookie passes the CSRF check too (fault 8).
+        "common.authentication.AnonymousSessionCsrfAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # JSON that would fail later (deep nesting, lone surrogates, integers beyond int64) is a 400 at the door.

@@ -6,7 +6,7 @@
 - ``selectors``: read an actor's own events.
 - ``signals``: :data:`events_recorded`, sent after new events are stored (serving listens).
 """
-from recommendations.events.actors import Actor, actor_from_request
+from recommendations.events.actors import Actor, actor_from_request, events_on_behalf_allowed
 from recommendations.events.importers import event_import_file, event_import_rows
 from recommendations.events.ingest import EventBatchError, IngestResult, event_ingest, event_ingest_rows
 from recommendations.events.selectors import event_list
@@ -24,5 +24,6 @@ __all__ = [
     "event_ingest",
     "event_ingest_rows",
     "event_list",
+    "events_on_behalf_allowed",
     "events_recorded",
 ]

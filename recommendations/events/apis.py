@@ -9,15 +9,15 @@ from rest_framework.views import APIView
 from common.api import CappedPageNumberPagination
 from common.exceptions import ValidationFailed
 from common.throttling import EventsAnonRateThrottle
-from recommendations.events.actors import Actor, actor_from_request
+from recommendations.events.actors import Actor, actor_from_request, events_on_behalf_allowed
 from recommendations.events.ingest import event_ingest
 from recommendations.events.selectors import event_list
 from recommendations.models import EventType
 
 
-def request_actor(request: Request) -> Actor:
-    """The authenticated user, or the anonymous browser session (created on first use)."""
-    return actor_from_request(request, create=True)
+def request_actor(request: Request, *, create: bool) -> Actor | None:
+    """The authenticated user, or the anonymous browser session (created only when ``create``: a write)."""
+    return actor_from_request(request, create=create)
 
 
 class EventInputSerializer(serializers.Serializer):
@@ -33,7 +33,9 @@ class EventInputSerializer(serializers.Serializer):
     value = serializers.FloatField(required=False, help_text="Required for rating (0-10) and dwell (seconds).")
     timestamp = serializers.DateTimeField(required=False, help_text="ISO 8601 or Unix seconds; naive means UTC; default now.")
     context = serializers.DictField(required=False, help_text='e.g. {"device": "mobile", "local_hour": 21}')
-    user = serializers.IntegerField(required=False, help_text="Staff clients only: the user the event belongs to.")
+    user = serializers.IntegerField(
+        required=False, help_text="Staff with the recommendations.add_event permission only: the user the event belongs to (a superuser's: superusers only).",
+    )
 
 
 class EventOutputSerializer(serializers.Serializer):
@@ -94,9 +96,10 @@ class EventCreateApi(APIView):
             raise ValidationFailed('Send an event object, a list of events, or {"events": [...]}.')
         # An EventBatchError reaches the API exception handler: 400 in the one error shape.
         result = event_ingest(
-            actor=request_actor(request),
+            actor=request_actor(request, create=True),
             events=payload,
-            allow_user_field=bool(request.user.is_authenticated and request.user.is_staff),
+            allow_user_field=events_on_behalf_allowed(user=request.user),
+            allow_superuser_field=bool(request.user.is_authenticated and request.user.is_superuser),
             max_batch=settings.EVENTS_MAX_BATCH,
         )
         code = status.HTTP_201_CREATED if result.accepted else status.HTTP_200_OK
@@ -110,8 +113,8 @@ class EventListApi(APIView):
 
     @extend_schema(responses=EventOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        actor = request_actor(request)
-        queryset = event_list(user_id=actor.user_id, session_key=actor.session_key)
+        actor = request_actor(request, create=False)  # no session cookie: no events, and no session row made
+        queryset = event_list(user_id=actor.user_id, session_key=actor.session_key) if actor else event_list()
         paginator = CappedPageNumberPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(EventOutputSerializer(page, many=True).data)

@@ -43,11 +43,21 @@ class IngestResult:
     statuses: list[str] = field(default_factory=list)
 
 
-def event_ingest(*, actor: Actor, events: Sequence[Any], allow_user_field: bool = False, max_batch: int | None = None) -> IngestResult:
+def event_ingest(
+    *, actor: Actor, events: Sequence[Any], allow_user_field: bool = False, allow_superuser_field: bool = False,
+    max_batch: int | None = None,
+) -> IngestResult:
     """Store a batch of events for ``actor``: all valid -> all written in one transaction; any invalid -> none.
 
     Idempotent by ``client_event_id`` per actor: the event's actor's events already stored with that id (or
     repeated within the batch) are counted as duplicates and not written again; other actors' ids do not count.
+    ``allow_user_field``: events may name another ``user`` (:func:`events_on_behalf_allowed`);
+    ``allow_superuser_field``: that user may be a superuser (a superuser sender only).
+
+    Raises
+    ------
+    EventBatchError
+        Any event is invalid, or names a user the sender may not write for (nothing is written).
     """
     max_batch = settings.EVENTS_MAX_BATCH if max_batch is None else max_batch
     if len(events) == 0:
@@ -56,7 +66,9 @@ def event_ingest(*, actor: Actor, events: Sequence[Any], allow_user_field: bool 
         raise EventBatchError(f"A batch holds at most {max_batch} events; got {len(events)}.")
     if actor.user_id is None and not actor.session_key:
         raise EventBatchError("Events need a user or an anonymous session.")
-    cleaned, errors = event_batch_validate(events=events, allow_user_field=allow_user_field)
+    cleaned, errors = event_batch_validate(
+        events=events, allow_user_field=allow_user_field, allow_superuser_field=allow_superuser_field
+    )
     if errors:
         raise EventBatchError(errors=errors)
     for clean in cleaned:

@@ -168,15 +168,30 @@ def _item_ids_existing(*, item_ids: set[int]) -> set[int]:
     return set(Item.objects.filter(pk__in=item_ids).values_list("pk", flat=True))
 
 
-def event_batch_validate(*, events: Sequence[Any], allow_user_field: bool) -> tuple[list[dict[str, Any]], dict[int, dict[str, list[str]]]]:
-    """Check every event; resolve SKUs and item ids with one query each. Returns (clean events, errors by position)."""
+def event_batch_validate(
+    *, events: Sequence[Any], allow_user_field: bool, allow_superuser_field: bool = True
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, list[str]]]]:
+    """Check every event; resolve SKUs, item ids and user ids with one query each.
+
+    Parameters
+    ----------
+    events : sequence of raw events (dicts from the client or an import file)
+    allow_user_field : bool
+        Whether an event may name its ``user`` (a sender allowed to record events for others).
+    allow_superuser_field : bool
+        Whether that user may be a superuser (only a superuser sender may write a superuser's history).
+
+    Returns
+    -------
+    (list of clean events, dict mapping a bad event's position to its field errors)
+    """
     now = timezone.now()
     cleaned: list[dict[str, Any] | None] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for position, raw in enumerate(events):
         clean, event_errors = _validate_one(raw, now)
         if clean is not None and "user_id" in clean and not allow_user_field:
-            event_errors = {"user": ["Only staff clients may send events on behalf of another user."]}
+            event_errors = {"user": ["Only staff with the permission to add events may send events on behalf of a user."]}
             clean = None
         cleaned.append(clean)
         if event_errors:
@@ -187,10 +202,8 @@ def event_batch_validate(*, events: Sequence[Any], allow_user_field: bool) -> tu
     known_ids = _item_ids_existing(item_ids=item_ids)
     sku_to_id = dict(Item.objects.filter(sku__in=skus).values_list("sku", "pk")) if skus else {}
     user_ids = {c["user_id"] for c in cleaned if c and "user_id" in c}
-    if user_ids:
-        known_users = set(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True))
-    else:
-        known_users = set()
+    # user id -> is a superuser (one query)
+    known_users = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "is_superuser")) if user_ids else {}
 
     for position, clean in enumerate(cleaned):
         if clean is None:
@@ -208,5 +221,8 @@ def event_batch_validate(*, events: Sequence[Any], allow_user_field: bool) -> tu
             continue
         if "user_id" in clean and clean["user_id"] not in known_users:
             errors[position] = {"user": [f"Unknown user {clean['user_id']}."]}
+            cleaned[position] = None
+        elif "user_id" in clean and known_users[clean["user_id"]] and not allow_superuser_field:
+            errors[position] = {"user": ["Only a superuser may send events on behalf of a superuser."]}
             cleaned[position] = None
     return [c for c in cleaned if c is not None], errors

@@ -17,7 +17,7 @@ from recommendations.serving.cache import (
 from recommendations.serving.cards import ItemCard, item_cards_forget, item_cards_get
 from recommendations.serving.decide import PageDecision, PagePick, RecommendedItem, page_decide, page_items
 from recommendations.serving.explanations import EXPLANATION_TYPES
-from recommendations.serving.feed_sessions import CursorError
+from recommendations.serving.feed_sessions import CursorError, feed_transient_actor
 from recommendations.serving.feedback import FeedbackError, FeedbackResult, feedback_not_interested
 from recommendations.serving.impressions import (
     ImpressionRow,
@@ -80,6 +80,7 @@ __all__ = [
     "actor_token_key",
     "feed_inputs_get",
     "feed_recommendations_get",
+    "feed_transient_actor",
     "feedback_not_interested",
     "impressions_claim",
     "impressions_flush",

@@ -15,6 +15,7 @@ from recommendations.serving import (
     RecommendedItem,
     RequestContext,
     feed_recommendations_get,
+    feed_transient_actor,
     feedback_not_interested,
     request_context_parse,
     similar_items_get,
@@ -108,7 +109,8 @@ class RecommendationListApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        actor = actor_from_request(request)
+        # A client without a session cookie gets no session row for a read (fault 8): its cursor carries it.
+        actor = actor_from_request(request, create=False) or feed_transient_actor(cursor=data.get("cursor"))
         try:
             page = feed_recommendations_get(
                 actor=actor, n=data["n"], cursor=data.get("cursor"), context=data.get("context"), session=request.session,
@@ -156,7 +158,7 @@ class ItemSimilarApi(APIView):
         item = item_get(item_id=item_id)  # the item page's rule: an inactive or deleted item is not found
         if item is None:
             raise NotFound("No such item.")
-        actor = actor_from_request(request) if request.user.is_authenticated or request.session.session_key else None
+        actor = actor_from_request(request, create=False)
         page = similar_items_get(item=item, actor=actor, n=params.validated_data["n"], session=request.session)
         return Response(
             {

@@ -10,7 +10,6 @@ feed session live in the cache; if the cache lost them, they are recovered from 
 """
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 
@@ -37,14 +36,34 @@ class FeedPosition:
     page: int
 
 
+#: Marks the "session key" of a cookieless anonymous client's feed: no session row exists (Django's own keys are
+#: lowercase letters and digits); the signed cursor carries it from page to page.
+TRANSIENT_PREFIX = "~"
+
+
 def actor_tag(actor: Actor) -> str:
-    if actor.user_id is not None:
-        return f"u{actor.user_id}"
-    return "s" + hashlib.blake2b(actor.session_key.encode(), digest_size=6).hexdigest()
+    return actor.key  # a session appears as its keyed hash: a cursor is signed, not encrypted
 
 
 def cursor_encode(*, actor: Actor, position: FeedPosition) -> str:
-    return signing.dumps({"f": position.feed_id, "p": position.page, "a": actor_tag(actor)}, salt=CURSOR_SALT, compress=True)
+    payload = {"f": position.feed_id, "p": position.page, "a": actor_tag(actor)}
+    if actor.user_id is None and actor.session_key.startswith(TRANSIENT_PREFIX):
+        payload["t"] = actor.session_key
+    return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
+
+
+def feed_transient_actor(*, cursor: str | None) -> Actor:
+    """The actor of a feed page for an anonymous client without a session: new on a first page, the one its
+    (signed) cursor names on later pages. No session row is made for a read; ``cursor_decode`` still checks
+    the cursor (a bad one gets a fresh actor here and is refused there)."""
+    try:
+        payload = signing.loads(cursor, salt=CURSOR_SALT, max_age=CURSOR_MAX_AGE) if cursor else None
+    except signing.BadSignature:
+        payload = None
+    key = payload.get("t") if isinstance(payload, dict) else None
+    if not (isinstance(key, str) and key.startswith(TRANSIENT_PREFIX)):
+        key = TRANSIENT_PREFIX + uuid.uuid4().hex
+    return Actor(session_key=key)
 
 
 def cursor_decode(*, actor: Actor, cursor: str | None) -> FeedPosition:

@@ -232,7 +232,7 @@ def _forget_key(actor: str) -> str:
 
 
 def _claim_key(session_key: str) -> str:
-    return f"{KEY_PREFIX}:imp-claim:{session_key}"
+    return f"{KEY_PREFIX}:imp-claim:{Actor(session_key=session_key).key}"  # hashed: no session key in key names
 
 
 def impressions_forget(*, user_ids: set[int] = frozenset(), session_keys: set[str] = frozenset()) -> None:

@@ -117,7 +117,8 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
 
 
 def _tree_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.is_file())
+    """Every file below ``directory`` (links too: a link is not a directory, and it is covered like a file)."""
+    return sorted(p for p in directory.rglob("*") if not p.is_dir() or p.is_symlink())
 
 
 def version_artifacts_write(
@@ -194,6 +195,11 @@ def version_artifacts_verify(*, artifact_path: str, checksums: dict[str, str]) -
             raise ArtifactVerificationError(f"artifact file {relative} is missing")
         if _sha256(path) != expected:
             raise ArtifactVerificationError(f"checksum mismatch for {relative}: tampered with or truncated")
+    # Every file of the directory is covered: a file nobody recorded (an index/ folder planted beside a model,
+    # or one written by a release that did not record it) is refused, not read on its own say-so.
+    unrecorded = sorted({path.relative_to(directory).as_posix() for path in _tree_files(directory)} - set(checksums))
+    if unrecorded:
+        raise ArtifactVerificationError(f"files not covered by the recorded checksums: {', '.join(unrecorded[:5])}")
     if f"{MODEL_DIR}/config.json" not in checksums:
         raise ArtifactVerificationError("the recorded artifacts hold no model")
     return directory

@@ -49,6 +49,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         description="Fail abandoned training runs, keep the last N versions' artifacts, remove orphans.",
         every_seconds=3600,
     ),
+    Schedule(
+        name="Vitrine: expired sessions cleanup",
+        task="recommendations.sessions_clear",
+        description="Delete expired sessions (Django's clearsessions): anonymous visitors' rows do not pile up.",
+        crontab={"minute": "15", "hour": "4", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+    ),
 )
 
 

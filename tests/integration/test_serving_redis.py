@@ -119,3 +119,28 @@ def test_gunicorn_writes_buffered_impressions_when_it_shuts_down(tmp_path):
     finally:
         gunicorn_stop(server)
     assert Impression.objects.filter(request_id=body["request_id"]).count() == 5
+
+
+def test_no_redis_key_names_an_anonymous_session(monkeypatch):
+    """Fault 8: a visitor's session key never appears in Redis key names (a keyed hash names the session);
+    reading the feed without a cookie creates no session row."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from recommendations.serving import impressions_claim, impressions_forget
+
+    world = world_create()
+    install_model(monkeypatch, serving_model_fit(world))
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.get(URL, {"n": 8}).status_code == 200 and Session.objects.count() == 0
+    assert client.post("/api/v1/events/", {"item": world.items[1][2].pk, "event_type": "like"}, format="json").status_code == 201
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    csrf = {"HTTP_X_CSRFTOKEN": client.cookies[settings.CSRF_COOKIE_NAME].value}
+    first = client.get(URL, {"n": 8}).json()
+    assert client.get(URL, {"n": 8, "cursor": first["next_cursor"]}).status_code == 200
+    assert client.post("/api/v1/feedback/", {"item": first["items"][0]["id"]}, format="json", **csrf).status_code == 201
+    impressions_forget(session_keys={session_key})
+    impressions_claim(session_key=session_key, user_id=world.user_of_group(0).pk)
+    keys = [key.decode() if isinstance(key, bytes) else key for key in cache.client.get_client().keys("*")]
+    assert any(":cand:s" in key for key in keys) and any(":imp-claim:s" in key for key in keys)
+    assert not [key for key in keys if session_key in key]

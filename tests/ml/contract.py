@@ -299,6 +299,10 @@ class RecommenderContract:
         (path3 / "SHA256SUMS").unlink()
         with pytest.raises(ArtifactError):
             Recommender.load(path3)
+        path4 = fitted.save(tmp_path / "model4")
+        (path4 / "planted.bin").write_bytes(b"\x00")  # every file of the artifact is covered, not only the listed
+        with pytest.raises(ArtifactError, match="not covered"):
+            Recommender.load(path4)
 
     def test_refit_from_scratch_is_reproducible(self, fitted, split):
         if not self.deterministic:

@@ -1,10 +1,12 @@
 """Sign up, log in and log out pages through Django's test client."""
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tests.factories import UserFactory
 from users.models import Preferences, User
+from users.services import user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +75,34 @@ class TestSignup:
         response = client.post(reverse("signup"), SIGNUP_DATA)
         assert "A user with that username already exists." in response.content.decode()
         assert User.objects.filter(username="grace").count() == 1
+
+    @pytest.mark.parametrize("username", ["gr\u0430ce", "\u0430dmin", "\u03bfscar", "gr\u00e4ce", "grace\u200b"])
+    def test_look_alike_usernames_are_refused(self, client, username):
+        """Fault 8: a Cyrillic "а" (and any other non-ASCII letter) could pass for another user's name."""
+        UserFactory(username="grace")
+        response = client.post(reverse("signup"), {**SIGNUP_DATA, "username": username})
+        assert response.status_code == 200 and "Use only English letters" in response.content.decode()
+        assert User.objects.count() == 1
+
+    def test_a_taken_username_in_another_case_is_refused(self, client):
+        UserFactory(username="grace")
+        response = client.post(reverse("signup"), {**SIGNUP_DATA, "username": "GRACE"})
+        assert "A user with that username already exists." in response.content.decode()
+        assert User.objects.count() == 1
+
+    def test_a_duplicate_email_is_refused_whatever_its_case(self, client):
+        """Fault 8: one account per email address."""
+        UserFactory(username="ada", email="grace@example.com")
+        response = client.post(reverse("signup"), {**SIGNUP_DATA, "email": "Grace@Example.COM"})
+        assert response.status_code == 200 and "An account with this email already exists." in response.content.decode()
+        assert User.objects.count() == 1
+
+    def test_the_service_refuses_the_same_as_the_form(self, db):
+        UserFactory(username="grace", email="grace@example.com")
+        for fields in ({"username": "gr\u0430ce2"}, {"username": "Grace"}, {"username": "g2", "email": "GRACE@example.com"}):
+            with pytest.raises(ValidationError):
+                user_create(password="Corr3ct-Horse!", **fields)
+        assert user_create(username="grace.h+1@x", password="Corr3ct-Horse!", email="other@example.com").pk
 
     def test_logged_in_user_is_redirected_home(self, client):
         client.force_login(UserFactory())

@@ -35,7 +35,7 @@ CHUNK_SIZE = 50_000
 def _event_columns(*, since: dt.datetime | None, include_anonymous: bool, chunk_size: int = CHUNK_SIZE) -> EventColumns | None:
     """The events as ``EventColumns`` (None without any), read chunk by chunk.
 
-    Users are ``Actor.key`` strings (``"u<user id>"`` / ``"s<session key>"``) with anonymous sessions, else
+    Users are ``Actor.key`` strings (``"u<user id>"`` / ``"s<session tag>"``) with anonymous sessions, else
     int64 user ids (anonymous events skipped). No device or hour columns: the leaderboard's models ignore them.
     """
     events = Event.objects.order_by()

@@ -3,23 +3,35 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
+from django.test import override_settings
 
 from recommendations.events import Actor, actor_from_request
+from recommendations.events.actors import SESSION_TAG_LENGTH, session_tag
 from tests.factories import UserFactory
 
 
 def test_the_key_names_a_user_or_a_session():
     assert Actor(user_id=7).key == "u7"
     assert Actor(user_id=7, session_key="abc").key == "u7"  # a signed-in user's events are not the session's
-    assert Actor(session_key="abc").key == "sabc"
+    assert Actor(session_key="abc").key == "s" + session_tag("abc")
     with pytest.raises(ValueError, match="user id or a session key"):
         Actor().key  # noqa: B018 - the property raises; nothing to keep
 
 
-@pytest.mark.parametrize("actor, key", [(Actor(user_id=0), "u0"), (Actor(user_id=12), "u12"), (Actor(session_key="k3y"), "sk3y")])
-def test_the_key_is_the_format_serving_caches_under(actor, key):
-    """Keys already in the cache (state tokens, candidates, impression markers) keep their names."""
+@pytest.mark.parametrize("actor, key", [(Actor(user_id=0), "u0"), (Actor(user_id=12), "u12")])
+def test_user_keys_stay_readable(actor, key):
+    """Users' keys already in the cache (state tokens, candidates, impression markers) keep their names."""
     assert actor.key == key
+
+
+def test_a_session_key_never_appears_in_its_key():
+    """Fault 8: a cache key names a session by a keyed hash of its key (SECRET_KEY), never the key itself."""
+    session_key = "q1w2e3r4t5y6u7i8o9p0asdfghjklzxc"
+    key = Actor(session_key=session_key).key
+    assert session_key not in key and len(key) == 1 + SESSION_TAG_LENGTH and key.startswith("s")
+    assert Actor(session_key=session_key).key == key != Actor(session_key=session_key[:-1] + "v").key
+    with override_settings(SECRET_KEY="another-secret-" + "x" * 40):  # keyed: not guessable without the secret
+        assert Actor(session_key=session_key).key != key
 
 
 @pytest.mark.django_db

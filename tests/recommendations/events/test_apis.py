@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import override_settings
 from django.utils import timezone
 
@@ -100,13 +101,43 @@ def test_non_staff_cannot_write_events_for_another_user(user_client, items):
     assert Event.objects.count() == 0
 
 
+def staff_with(*codenames: str):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="recommendations", codename__in=codenames))
+    return staff
+
+
 @pytest.mark.django_db
-def test_staff_can_write_events_for_users(api_client, items):
-    staff, shopper = UserFactory(is_staff=True), UserFactory()
+def test_staff_with_the_add_event_permission_can_write_events_for_users(api_client, items):
+    staff, shopper = staff_with("add_event"), UserFactory()
     api_client.force_authenticate(staff)
     response = api_client.post(URL, event(items[0], 1, user=shopper.pk), format="json")
     assert response.status_code == 201
     assert Event.objects.get().user == shopper
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("codenames", [(), ("view_event", "change_event")])
+def test_staff_without_the_add_event_permission_cannot_write_for_others(api_client, items, codenames):
+    """Fault 8: being staff is not enough to write someone else's history."""
+    shopper = UserFactory()
+    api_client.force_authenticate(staff_with(*codenames))
+    response = api_client.post(URL, event(items[0], 1, user=shopper.pk), format="json")
+    assert response.status_code == 400 and "permission" in response.json()["errors"]["0"]["user"][0]
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_only_a_superuser_writes_a_superusers_events(api_client, items):
+    """Fault 8: a permitted staff client cannot act as a superuser; a superuser can."""
+    root = UserFactory(is_staff=True, is_superuser=True)
+    api_client.force_authenticate(staff_with("add_event"))
+    refused = api_client.post(URL, [event(items[0], 1, user=UserFactory().pk), event(items[0], 2, user=root.pk)], format="json")
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["1"]
+    assert "superuser" in refused.json()["errors"]["1"]["user"][0] and Event.objects.count() == 0
+    api_client.force_authenticate(UserFactory(is_staff=True, is_superuser=True))
+    assert api_client.post(URL, event(items[0], 3, user=root.pk), format="json").status_code == 201
+    assert Event.objects.get().user == root
 
 
 @pytest.mark.django_db

@@ -1,5 +1,8 @@
 """REST API v1: recommendations (cursor paging), similar items, feedback; OpenAPI documentation; throttling."""
 import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -50,8 +53,17 @@ def test_cursor_paging_never_repeats_and_is_bound_to_its_owner(world, client_of)
     assert stolen.status_code == 400 and "another" in stolen.json()["detail"]
 
 
-def test_anonymous_visitors_get_a_feed_through_their_session(world):
+def browser_with_session() -> APIClient:
+    """An anonymous browser that already has a session (it wrote an event or feedback before)."""
+    store = SessionStore()
+    store.create()
     client = APIClient()
+    client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
+    return client
+
+
+def test_anonymous_visitors_get_a_feed_through_their_session(world):
+    client = browser_with_session()
     first = client.get(URL, {"n": 8})
     assert first.status_code == 200 and len(first.json()["items"]) == 8
     second = client.get(URL, {"n": 8, "cursor": first.json()["next_cursor"]})
@@ -59,6 +71,36 @@ def test_anonymous_visitors_get_a_feed_through_their_session(world):
     assert not {i["id"] for i in first.json()["items"]} & {i["id"] for i in second.json()["items"]}
     other_browser = APIClient().get(URL, {"cursor": first.json()["next_cursor"]})
     assert other_browser.status_code == 400
+
+
+def test_a_cookieless_client_reads_pages_without_a_session_row(world):
+    """Fault 8: reading recommendations (or similar items, or one's events) creates no session row and sets no
+    cookie; the signed cursor carries a cookieless client's feed from page to page."""
+    client = APIClient()
+    seen, cursor = [], None
+    for _ in range(3):
+        response = client.get(URL, {"n": 8, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200 and settings.SESSION_COOKIE_NAME not in response.cookies
+        seen += [item["id"] for item in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+    assert len(seen) == 24 and len(set(seen)) == 24
+    item = world.items[0][0]
+    for url in (f"/api/v1/items/{item.pk}/similar/", "/api/v1/events/", "/api/v1/items/", "/api/v1/categories/"):
+        response = client.get(url)
+        assert response.status_code == 200 and settings.SESSION_COOKIE_NAME not in response.cookies, url
+    assert Session.objects.count() == 0
+    assert client.get("/api/v1/events/").json()["results"] == []
+    impressions = Impression.objects.filter(surface="feed")
+    assert impressions.count() == 24 and set(impressions.values_list("user", flat=True)) == {None}
+    assert len(set(impressions.values_list("session_key", flat=True))) == 1  # one feed, one (transient) actor
+    assert browser_with_session().get(URL, {"cursor": cursor}).status_code == 400  # bound to its feed's actor
+
+
+def test_writing_an_event_gives_an_anonymous_client_its_session(world):
+    client = APIClient()
+    response = client.post("/api/v1/events/", {"item": world.items[0][0].pk, "event_type": "view"}, format="json")
+    assert response.status_code == 201 and Session.objects.count() == 1
+    assert client.get("/api/v1/events/").json()["count"] == 1
 
 
 @pytest.mark.parametrize(

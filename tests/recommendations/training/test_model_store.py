@@ -1,5 +1,6 @@
 """Versioned artifacts and the active model as web processes see it (swap, checksums, fallbacks)."""
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -7,10 +8,13 @@ import scipy.sparse as sp
 from django.core.cache import cache
 from django.utils import timezone
 
+from ml.artifacts import sha256_file
 from recommendations.models import ModelVersion
 from recommendations.training import (
+    ArtifactVerificationError,
     active_version_stamp_set,
     model_store,
+    model_version_activate,
     model_versions_cleanup,
     serving_model_get,
     serving_model_reset,
@@ -119,20 +123,41 @@ def test_without_a_stamp_the_database_is_asked_at_most_every_few_seconds(monkeyp
     assert serving_model_get().version_id == second.pk
 
 
+def _flip_one_byte(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _damage(version: ModelVersion, damage: str) -> None:
+    directory = model_store.version_artifact_dir(artifact_path=version.artifact_path)
+    if damage == "truncate":
+        _truncate(version)
+    elif damage == "tamper_index":  # one byte of the Faiss index file
+        _flip_one_byte(directory / "index" / "index.faiss")
+    elif damage == "tamper_index_consistently":  # the index's own metadata rewritten to match: the row still refuses
+        _flip_one_byte(directory / "index" / "index.faiss")
+        meta = json.loads((directory / "index" / "index.json").read_text())
+        meta["sha256"] = sha256_file(directory / "index" / "index.faiss")
+        (directory / "index" / "index.json").write_text(json.dumps(meta))
+    elif damage == "unrecorded_index":  # an index/ folder the row does not cover (planted, or never recorded)
+        checksums = {name: digest for name, digest in version.checksums.items() if not name.startswith("index/")}
+        ModelVersion.objects.filter(pk=version.pk).update(checksums=checksums)
+    elif damage == "planted_file":
+        (directory / "index" / "extra.bin").write_bytes(b"\x00")
+    else:
+        model_store.version_artifacts_delete(artifact_path=version.artifact_path)
+
+
+DAMAGES = ["truncate", "tamper_index", "tamper_index_consistently", "unrecorded_index", "planted_file", "delete"]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("damage", ["truncate", "tamper_index", "delete"])
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_broken_new_version_is_refused_and_the_previous_one_keeps_serving(damage, monkeypatch, caplog):
     first, second = _version(status=Status.ACTIVE), _version(seed=1)
     assert serving_model_get().version_id == first.pk
-    if damage == "truncate":
-        _truncate(second)
-    elif damage == "tamper_index":
-        path = model_store.version_artifact_dir(artifact_path=second.artifact_path) / "index" / "index.faiss"
-        data = bytearray(path.read_bytes())
-        data[-1] ^= 0xFF
-        path.write_bytes(bytes(data))
-    else:
-        model_store.version_artifacts_delete(artifact_path=second.artifact_path)
+    _damage(second, damage)
     _activate(second)
 
     loads = []
@@ -142,6 +167,18 @@ def test_a_broken_new_version_is_refused_and_the_previous_one_keeps_serving(dama
     assert serving_model_get().version_id == first.pk
     assert len(loads) == 1  # not retried on every request
     assert f"Refusing model version {second.pk}" in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("damage", ["tamper_index", "unrecorded_index", "planted_file"])
+def test_activating_a_version_whose_index_is_not_as_recorded_is_refused(damage):
+    """Fault 8: every file of a version's directory, its index/ folder included, is checked before activation."""
+    first, second = _version(status=Status.ACTIVE), _version(seed=1)
+    _damage(second, damage)
+    with pytest.raises(ArtifactVerificationError):
+        model_version_activate(version_id=second.pk)
+    assert ModelVersion.objects.get(status=Status.ACTIVE).pk == first.pk
+    assert serving_model_get().version_id == first.pk
 
 
 @pytest.mark.django_db
