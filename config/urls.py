@@ -1,13 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from catalog.apis import CategoryListApi, ItemDetailApi, ItemListApi
 from common.views import api_not_found
 from recommendations.events.apis import EventApi
 from recommendations.serving.apis import FeedbackCreateApi, ItemSimilarApi, RecommendationListApi
-from users.apis import MePreferencesApi
+from users.apis import AuthTokenCreateApi, MePreferencesApi, MeTokenDeleteApi, MeTokenListApi
 
 api_v1 = [
     path("items/", ItemListApi.as_view(), name="item-list"),
@@ -18,7 +17,9 @@ api_v1 = [
     path("recommendations/", RecommendationListApi.as_view(), name="recommendations"),
     path("feedback/", FeedbackCreateApi.as_view(), name="feedback"),
     path("me/preferences/", MePreferencesApi.as_view(), name="me-preferences"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("me/tokens/", MeTokenListApi.as_view(), name="me-tokens"),
+    path("me/tokens/<int:token_id>/", MeTokenDeleteApi.as_view(), name="me-token-delete"),
+    path("auth/token/", AuthTokenCreateApi.as_view(), name="auth-token"),
 ]
 
 urlpatterns = [

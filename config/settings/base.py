@@ -1,4 +1,5 @@
 """Settings shared by every environment. Every value comes from the environment through one ``env``."""
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -22,7 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "django_celery_beat",
     "users",
@@ -190,6 +191,30 @@ REST_FRAMEWORK = {
 
 # Token -> user is cached this many seconds (saves and deletes invalidate at once); 0: a query per request.
 VITRINE_AUTH_CACHE_SECONDS = env.int("VITRINE_AUTH_CACHE_SECONDS", default=300)
+# API tokens (django-rest-knox): stored as SHA-512 digests, named, valid this many hours from creation (30 days),
+# at most this many live ones per user; a password change revokes them all. Header: "Authorization: Token <token>".
+VITRINE_TOKEN_TTL_HOURS = env.int("VITRINE_TOKEN_TTL_HOURS", default=720)
+VITRINE_TOKEN_LIMIT_PER_USER = env.int("VITRINE_TOKEN_LIMIT_PER_USER", default=50)
+KNOX_TOKEN_MODEL = "users.AuthToken"
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(hours=VITRINE_TOKEN_TTL_HOURS),
+    "TOKEN_LIMIT_PER_USER": VITRINE_TOKEN_LIMIT_PER_USER,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+# Outgoing mail (password reset links): DJANGO_EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587;
+# by default the console (the message is written to the web process's log).
+EMAIL_URL_CONFIG = env.email_url("DJANGO_EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = EMAIL_URL_CONFIG["EMAIL_BACKEND"]
+EMAIL_HOST = EMAIL_URL_CONFIG["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = EMAIL_URL_CONFIG["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = EMAIL_URL_CONFIG["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = EMAIL_URL_CONFIG["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = EMAIL_URL_CONFIG.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = EMAIL_URL_CONFIG.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Vitrine <noreply@localhost>")
+PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT", default=3 * 3600)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vitrine API",
