@@ -22,6 +22,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import models, router
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.settings import knox_settings
@@ -107,3 +109,13 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     def authenticate_header(self, request) -> str:
         return knox_settings.AUTH_HEADER_PREFIX
+
+
+class CachedTokenScheme(OpenApiAuthenticationExtension):
+    """The scheme in the OpenAPI schema (``tokenAuth``: ``Authorization: Token <token>``), as before knox."""
+
+    target_class = CachedTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix=knox_settings.AUTH_HEADER_PREFIX)
