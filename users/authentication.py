@@ -97,7 +97,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if auth_token is None:
             raise AuthenticationFailed("Invalid token.")
         if auth_token.expiry is None or auth_token.expiry <= now:
-            # Kept until its owner's next token or the prune: a query per use of a dead token, never a write.
+            # Deleted when its owner next gets a token: a use of a dead token costs a query, never a write.
             raise AuthenticationFailed("Token expired.")
         user, auth_token = self.validate_user(auth_token)  # AuthenticationFailed for an inactive user
         remaining = int((auth_token.expiry - now).total_seconds())

@@ -230,8 +230,3 @@ def auth_token_revoke_all(*, user_id: int) -> int:
     deleted, _ = AuthToken.objects.filter(user_id=user_id).delete()
     return deleted
 
-
-def auth_token_prune(*, now=None) -> int:
-    """Delete expired tokens of every user (they are refused anyway); returns how many."""
-    deleted, _ = AuthToken.objects.filter(expiry__lte=now or timezone.now()).delete()
-    return deleted

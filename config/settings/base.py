@@ -3,6 +3,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VITRINE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -194,6 +195,8 @@ VITRINE_AUTH_CACHE_SECONDS = env.int("VITRINE_AUTH_CACHE_SECONDS", default=300)
 # API tokens (django-rest-knox): stored as SHA-512 digests, named, valid this many hours from creation (30 days),
 # at most this many live ones per user; a password change revokes them all. Header: "Authorization: Token <token>".
 VITRINE_TOKEN_TTL_HOURS = env.int("VITRINE_TOKEN_TTL_HOURS", default=720)
+if VITRINE_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured("VITRINE_TOKEN_TTL_HOURS must be at least 1: API tokens always expire.")
 VITRINE_TOKEN_LIMIT_PER_USER = env.int("VITRINE_TOKEN_LIMIT_PER_USER", default=50)
 KNOX_TOKEN_MODEL = "users.AuthToken"
 REST_KNOX = {
