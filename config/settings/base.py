@@ -199,6 +199,9 @@ if VITRINE_TOKEN_TTL_HOURS < 1:
     raise ImproperlyConfigured("VITRINE_TOKEN_TTL_HOURS must be at least 1: API tokens always expire.")
 VITRINE_TOKEN_LIMIT_PER_USER = env.int("VITRINE_TOKEN_LIMIT_PER_USER", default=50)
 KNOX_TOKEN_MODEL = "users.AuthToken"
+# knox's own migrations would create its unused knox_authtoken table (a foreign key to users that blocks flushes on
+# PostgreSQL): the swapped-in model lives in users' migrations, knox has none.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_MODEL": KNOX_TOKEN_MODEL,
     "TOKEN_TTL": timedelta(hours=VITRINE_TOKEN_TTL_HOURS),
