@@ -92,10 +92,9 @@ def django_prepare(*, n_items: int) -> tuple[list[int], int, str]:
     from django.core.management import call_command
     from django.db import connections
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from catalog.models import Category, Item
-    from users.services import user_create
+    from users.services import auth_token_create, user_create
 
     call_command("migrate", verbosity=0, interactive=False)
     category = Category.objects.create(name="Bench", slug="bench")
@@ -106,7 +105,7 @@ def django_prepare(*, n_items: int) -> tuple[list[int], int, str]:
     )
     item_ids = list(Item.objects.order_by("pk").values_list("pk", flat=True))
     user = user_create(username="bench", password="bench-password-123")
-    token = Token.objects.create(user=user).key
+    _, token = auth_token_create(user=user, name="bench")
     connections.close_all()
     return item_ids, user.pk, token
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import http.client
 import json
 import os
@@ -139,7 +140,7 @@ def database_fill(*, database_url: str, shop: dict) -> list[str]:
     import psycopg
 
     now = dt.datetime.now(dt.UTC)
-    tokens = [f"{i:040x}"[-40:] for i in range(1, shop["n_users"] + 1)]
+    tokens = [f"{i:064x}" for i in range(1, shop["n_users"] + 1)]  # knox's shape: 64 hex digits
     n_categories, n_items = shop["n_categories"], shop["n_items"]
     with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
         copy_rows(cursor, "catalog_category", ["id", "name", "slug", "parent_id", "description"],
@@ -164,7 +165,12 @@ def database_fill(*, database_url: str, shop: dict) -> list[str]:
             ["id", "user_id", "category_weights", "diversity_level", "exploration_level", "personalization_enabled", "updated_at"],
             ((u, u, "{}", 0.5, 0.2, True, now) for u in range(1, shop["n_users"] + 1)),
         )
-        copy_rows(cursor, "authtoken_token", ["key", "user_id", "created"], ((tokens[u - 1], u, now) for u in range(1, shop["n_users"] + 1)))
+        # Stored as knox stores them (users.AuthToken): the SHA-512 digest of the token and its first 15 characters.
+        copy_rows(
+            cursor, "users_authtoken", ["id", "digest", "token_key", "user_id", "name", "created", "expiry"],
+            ((u, hashlib.sha512(tokens[u - 1].encode()).hexdigest(), tokens[u - 1][:15], u, "bench", now, now + dt.timedelta(days=1))
+             for u in range(1, shop["n_users"] + 1)),
+        )
         copy_rows(
             cursor, "recommendations_event",
             ["client_event_id", "user_id", "session_key", "item_id", "event_type", "value", "context", "timestamp", "created_at"],
@@ -173,7 +179,7 @@ def database_fill(*, database_url: str, shop: dict) -> list[str]:
                 for n, (u, i, t, a) in enumerate(zip(shop["event_user"], shop["event_item"], shop["event_type"], shop["event_age_days"], strict=True))
             ),
         )
-        for table in ("catalog_category", "catalog_item", "users_user", "users_preferences"):
+        for table in ("catalog_category", "catalog_item", "users_user", "users_preferences", "users_authtoken"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         connection.commit()
     with psycopg.connect(database_url, autocommit=True) as connection:

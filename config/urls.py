@@ -6,7 +6,7 @@ from catalog.apis import CategoryListApi, ItemDetailApi, ItemListApi
 from common.views import api_not_found
 from recommendations.events.apis import EventApi
 from recommendations.serving.apis import FeedbackCreateApi, ItemSimilarApi, RecommendationListApi
-from users.apis import AuthTokenCreateApi, MePreferencesApi
+from users.apis import AuthTokenCreateApi, MePreferencesApi, MeTokenDeleteApi, MeTokenListApi
 
 api_v1 = [
     path("items/", ItemListApi.as_view(), name="item-list"),
@@ -17,6 +17,8 @@ api_v1 = [
     path("recommendations/", RecommendationListApi.as_view(), name="recommendations"),
     path("feedback/", FeedbackCreateApi.as_view(), name="feedback"),
     path("me/preferences/", MePreferencesApi.as_view(), name="me-preferences"),
+    path("me/tokens/", MeTokenListApi.as_view(), name="me-tokens"),
+    path("me/tokens/<int:token_id>/", MeTokenDeleteApi.as_view(), name="me-token-delete"),
     path("auth/token/", AuthTokenCreateApi.as_view(), name="auth-token"),
 ]
 

@@ -1,6 +1,5 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.authtoken.serializers import AuthTokenSerializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,8 +9,8 @@ from catalog.models import Category, Item
 from common.fields import CappedDictField, IdListField
 from common.parsing import ascii_int
 from common.throttling import LoginRateThrottle
-from users.selectors import preferences_get
-from users.services import auth_token_get, preferences_update
+from users.selectors import auth_token_list, preferences_get
+from users.services import auth_token_obtain, auth_token_revoke, preferences_update
 
 
 class PreferencesOutputSerializer(serializers.Serializer):
@@ -71,23 +70,77 @@ class MePreferencesApi(APIView):
 
 
 class AuthTokenCreateApi(APIView):
-    """Exchange a username and password for the account's API token (``Authorization: Token <token>``).
+    """Exchange a username and password for a new API token, sent as ``Authorization: Token <token>``.
+
+    Every call creates another token (one per device or script; name it): the token is in this answer only, the
+    server keeps its SHA-512 digest. It expires at ``expiry``; list and revoke yours at /api/v1/me/tokens/. A
+    password change revokes them all.
 
     Throttled per client address (the ``login`` scope, shared with the site's login page); after repeated
     failures the account, and separately the client address, is locked out for a while: 429 ``locked_out``
     with ``Retry-After``, whatever the password (django-axes, ``users.lockout``).
     """
 
+    authentication_classes: list = []  # the credentials are in the body; a stale token header must not get in the way
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField(read_only=True)
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150, trim_whitespace=False)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+        name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=AuthTokenSerializer, responses=OutputSerializer)
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        token = serializers.CharField(help_text="The token itself: shown in this answer only.")
+        created = serializers.DateTimeField()
+        expiry = serializers.DateTimeField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            409: OpenApiResponse(description="The user holds VITRINE_TOKEN_LIMIT_PER_USER live tokens (token_limit)."),
+        },
+    )
     def post(self, request: Request) -> Response:
-        # Django's request, not DRF's: axes marks the request it is given, and its middleware answers a lockout.
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = auth_token_get(user=serializer.validated_data["user"])
-        return Response(self.OutputSerializer({"token": token.key}).data)
+        auth_token, token = auth_token_obtain(request=request._request, **serializer.validated_data)
+        data = {"id": auth_token.pk, "name": auth_token.name, "token": token, "created": auth_token.created, "expiry": auth_token.expiry}
+        return Response(self.OutputSerializer(data).data, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+class AuthTokenOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField()
+    current = serializers.BooleanField(help_text="The token this request was authenticated with.")
+
+
+class MeTokenListApi(APIView):
+    """Your live API tokens, newest first (never the tokens themselves)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=AuthTokenOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        current = getattr(request.auth, "pk", None)
+        tokens = [
+            {"id": t.pk, "name": t.name, "created": t.created, "expiry": t.expiry, "current": t.pk == current}
+            for t in auth_token_list(user=request.user)
+        ]
+        return Response(AuthTokenOutputSerializer(tokens, many=True).data)
+
+
+class MeTokenDeleteApi(APIView):
+    """Revoke one of your API tokens: it is refused from the next request on (this one, if it is the current)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, token_id: int) -> Response:
+        auth_token_revoke(user=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

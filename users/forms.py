@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from users.identity import email_validate_unique, username_validate
@@ -57,3 +58,30 @@ class AccountDeleteForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password
+
+
+
+class NoLabelSuffix:
+    """The site's forms show labels without Django's trailing colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AuthTokenCreateForm(NoLabelSuffix, forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=100, required=False, help_text="Where you will use it, e.g. “my phone” or “import script”."
+    )
+
+
+class PasswordChangeForm(NoLabelSuffix, auth_forms.PasswordChangeForm):
+    pass
+
+
+class PasswordResetForm(NoLabelSuffix, auth_forms.PasswordResetForm):
+    pass
+
+
+class SetPasswordForm(NoLabelSuffix, auth_forms.SetPasswordForm):
+    pass

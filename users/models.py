@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class User(AbstractUser):
@@ -33,3 +35,22 @@ class Preferences(models.Model):
     @property
     def hidden_item_ids(self) -> list[int]:
         return sorted(item.pk for item in self.hidden_items.all())
+
+
+class AuthToken(AbstractAuthToken):
+    """An API token (django-rest-knox, ``KNOX_TOKEN_MODEL``): only its SHA-512 ``digest`` is stored, never the
+    token; one per device or script (``name``), valid until ``expiry``, revocable by its owner.
+
+    knox keys the table by the digest; an integer ``id`` lets owners name a token in URLs without its digest.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["user", "expiry"], name="users_token_user_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} of {self.user_id} (until {self.expiry:%Y-%m-%d})"

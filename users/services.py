@@ -1,14 +1,19 @@
-"""Write-side logic for users, their recommendation preferences and their account data (export, deletion)."""
+"""Write-side logic for users, their API tokens, their recommendation preferences and their account data (export,
+deletion)."""
+from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from django.http import HttpRequest
+from django.utils import timezone
 
+from common.exceptions import Conflict, ErrorCode, NotFound, ValidationFailed
 from common.services import model_update
 from users.identity import email_validate_unique, username_validate
-from users.models import Preferences, User
+from users.models import AuthToken, Preferences, User
 from users.signals import session_history_claimed, user_data_requested, user_erasing
 
 PREFERENCE_FIELDS = [
@@ -37,22 +42,6 @@ def preferences_update(*, user: User, data: dict[str, Any]) -> Preferences:
         preferences, _ = model_update(instance=preferences, fields=PREFERENCE_FIELDS, data=data)
     cache.delete(preferences_cache_key(user_id=user.pk))
     return preferences
-
-
-def auth_token_get(*, user: User) -> Token:
-    """The user's API token, created on first use.
-
-    Parameters
-    ----------
-    user : User
-        An authenticated, active user.
-
-    Returns
-    -------
-    Token
-    """
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
 
 
 def user_create(*, username: str, password: str, email: str = "") -> User:
@@ -180,3 +169,75 @@ def user_session_history_claim(*, user: User, session_key: str | None) -> int:
         return 0
     responses = session_history_claimed.send(sender=User, user=user, session_key=session_key)
     return sum(moved for _receiver, moved in responses if isinstance(moved, int))
+
+
+# ------------------------------------------------------------------------------------------------- API tokens
+def auth_token_create(*, user: User, name: str = "") -> tuple[AuthToken, str]:
+    """A new API token for ``user``, valid ``VITRINE_TOKEN_TTL_HOURS`` from now; every call makes a new one.
+
+    Parameters
+    ----------
+    user : User
+        The owner.
+    name : str, optional
+        What the owner calls it ("my phone", "import script"); at most 100 characters.
+
+    Returns
+    -------
+    tuple of (AuthToken, str)
+        The stored row (its SHA-512 digest, never the token) and the token itself, which only this answer holds.
+
+    Raises
+    ------
+    Conflict
+        ``token_limit``: the user already holds ``VITRINE_TOKEN_LIMIT_PER_USER`` live tokens.
+    """
+    with transaction.atomic():
+        # The owner's row lock serialises concurrent creations, so the limit holds (a no-op on SQLite, which
+        # serialises writers anyway).
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+        AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()  # the expired ones, while here
+        limit = settings.VITRINE_TOKEN_LIMIT_PER_USER
+        if AuthToken.objects.filter(user=user).count() >= limit:
+            raise Conflict(
+                f"You already hold {limit} API tokens: revoke one first (GET /api/v1/me/tokens/).", code="token_limit"
+            )
+        return AuthToken.objects.create(user=user, expiry=timedelta(hours=settings.VITRINE_TOKEN_TTL_HOURS), name=name)
+
+
+def auth_token_obtain(*, request: HttpRequest | None, username: str, password: str, name: str = "") -> tuple[AuthToken, str]:
+    """Check a username and password, then create a token (``auth_token_create``).
+
+    Raises
+    ------
+    ValidationFailed
+        The credentials match no active account (one message, whichever part was wrong).
+    Conflict
+        See ``auth_token_create``.
+    """
+    # ``request`` lets authentication backends (lockouts, throttles) see the client.
+    user = authenticate(request=request, username=username, password=password)
+    if user is None or not user.is_active:
+        message = "Unable to log in with provided credentials."
+        raise ValidationFailed(message, code=ErrorCode.INVALID, errors={"non_field_errors": [message]})
+    return auth_token_create(user=user, name=name)
+
+
+def auth_token_revoke(*, user: User, token_id: int) -> None:
+    """Delete one of ``user``'s tokens; it is refused from the next request on (the auth cache entry goes too).
+
+    Raises
+    ------
+    NotFound
+        ``token_id`` is not a token of ``user`` (another user's token is not found either).
+    """
+    deleted, _ = AuthToken.objects.filter(user=user, pk=token_id).delete()
+    if not deleted:
+        raise NotFound("No such token.")
+
+
+def auth_token_revoke_all(*, user_id: int) -> int:
+    """Delete every token of the user (a password change calls it); returns how many there were."""
+    deleted, _ = AuthToken.objects.filter(user_id=user_id).delete()
+    return deleted
+

@@ -1,4 +1,5 @@
-"""Account pages: sign up, log in, log out, data export and account deletion. Writes go through ``users.services``.
+"""Account pages: sign up, log in, log out, password change and reset, API tokens, data export and account
+deletion. Writes go through ``users.services``.
 
 The "My data" history pages are about events: ``recommendations.shop.my_data``.
 """
@@ -14,11 +15,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from common.exceptions import ApplicationError
 from common.redirects import next_url_get
 from common.throttling import LoginRateThrottle, SignupRateThrottle, throttle_wait
-from users.forms import AccountDeleteForm, LoginForm, SignupForm
+from users.forms import AccountDeleteForm, AuthTokenCreateForm, LoginForm, SignupForm
 from users.lockout import too_many_attempts_page
-from users.services import user_create, user_data_export, user_delete, user_session_history_claim
+from users.selectors import auth_token_list
+from users.services import (
+    auth_token_create,
+    auth_token_revoke,
+    user_create,
+    user_data_export,
+    user_delete,
+    user_session_history_claim,
+)
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -102,3 +112,36 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your account and all its data are deleted. Goodbye!")
         return redirect("home")
     return render(request, "users/account_delete.html", {"form": form})
+
+
+@login_required
+def auth_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens: create one (shown once, on this answer only), see the live ones, revoke any."""
+    form = AuthTokenCreateForm(request.POST or None)
+    new_token = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, new_token = auth_token_create(user=request.user, name=form.cleaned_data["name"])
+        except ApplicationError as error:  # the per-user limit
+            form.add_error(None, error.message)
+        else:
+            form = AuthTokenCreateForm()
+    response = render(
+        request, "users/tokens.html", {"form": form, "tokens": auth_token_list(user=request.user), "new_token": new_token}
+    )
+    response["Cache-Control"] = "no-store"  # a page holding a token stays out of every cache
+    return response
+
+
+@login_required
+def auth_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+    """POST only: revoke one of the user's tokens."""
+    if request.method != "POST":
+        return redirect("auth-tokens")
+    try:
+        auth_token_revoke(user=request.user, token_id=token_id)
+    except ApplicationError:
+        messages.info(request, "That token was already revoked.")
+    else:
+        messages.success(request, "Token revoked: it no longer works.")
+    return redirect("auth-tokens")

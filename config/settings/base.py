@@ -3,6 +3,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VITRINE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -23,7 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "axes",
     "drf_spectacular",
     "django_celery_beat",
@@ -221,9 +222,39 @@ AXES_USERNAME_CALLABLE = "users.lockout.lockout_username"
 AXES_LOCKOUT_CALLABLE = "users.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_DISABLE_ACCESS_LOG = True  # a row per successful login, never cleaned up: the lockout does not need it
+AXES_VERBOSE = False  # no "AXES: BEGIN" banner in every process and command
 
 # Token -> user is cached this many seconds (saves and deletes invalidate at once); 0: a query per request.
 VITRINE_AUTH_CACHE_SECONDS = env.int("VITRINE_AUTH_CACHE_SECONDS", default=300)
+# API tokens (django-rest-knox): stored as SHA-512 digests, named, valid this many hours from creation (30 days),
+# at most this many live ones per user; a password change revokes them all. Header: "Authorization: Token <token>".
+VITRINE_TOKEN_TTL_HOURS = env.int("VITRINE_TOKEN_TTL_HOURS", default=720)
+if VITRINE_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured("VITRINE_TOKEN_TTL_HOURS must be at least 1: API tokens always expire.")
+VITRINE_TOKEN_LIMIT_PER_USER = env.int("VITRINE_TOKEN_LIMIT_PER_USER", default=50)
+KNOX_TOKEN_MODEL = "users.AuthToken"
+# knox's own migrations would create its unused knox_authtoken table (a foreign key to users that blocks flushes on
+# PostgreSQL): the swapped-in model lives in users' migrations, knox has none.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(hours=VITRINE_TOKEN_TTL_HOURS),
+    "TOKEN_LIMIT_PER_USER": VITRINE_TOKEN_LIMIT_PER_USER,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+# Outgoing mail (password reset links): DJANGO_EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587;
+# by default the console (the message is written to the web process's log).
+EMAIL_URL_CONFIG = env.email_url("DJANGO_EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = EMAIL_URL_CONFIG["EMAIL_BACKEND"]
+EMAIL_HOST = EMAIL_URL_CONFIG["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = EMAIL_URL_CONFIG["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = EMAIL_URL_CONFIG["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = EMAIL_URL_CONFIG["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = EMAIL_URL_CONFIG.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = EMAIL_URL_CONFIG.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Vitrine <noreply@localhost>")
+PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT", default=3 * 3600)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vitrine API",

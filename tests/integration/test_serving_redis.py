@@ -93,16 +93,16 @@ def test_gunicorn_writes_buffered_impressions_when_it_shuts_down(tmp_path):
     import json
 
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from bench.gunicorn_server import gunicorn_start, gunicorn_stop
     from bench.serving import free_port
     from tests.factories import CategoryFactory, ItemFactory, UserFactory
     from tests.integration.conftest import _database_url_for
+    from users.services import auth_token_create
 
     category = CategoryFactory()
     ItemFactory.create_batch(12, category=category)
-    token = Token.objects.create(user=UserFactory())
+    _, token = auth_token_create(user=UserFactory())
     port = free_port()
     server = gunicorn_start(port=port, workers=1, threads=2, env_extra={
         "DATABASE_URL": _database_url_for(connection.settings_dict),
@@ -111,7 +111,7 @@ def test_gunicorn_writes_buffered_impressions_when_it_shuts_down(tmp_path):
     })
     try:
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        client.request("GET", "/api/v1/recommendations/?n=5", headers={"Authorization": f"Token {token.key}"})
+        client.request("GET", "/api/v1/recommendations/?n=5", headers={"Authorization": f"Token {token}"})
         response = client.getresponse()
         body = json.loads(response.read())
         assert response.status == 200 and len(body["items"]) == 5
