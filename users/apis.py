@@ -29,12 +29,13 @@ class MePreferencesApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        excluded_categories = serializers.PrimaryKeyRelatedField(many=True, queryset=Category.objects.all(), required=False)
+        # ListField, not many=True: a JSON object is refused, not read as its keys (#13: found by the fuzzer).
+        excluded_categories = serializers.ListField(child=serializers.PrimaryKeyRelatedField(queryset=Category.objects.all()), required=False)
         category_weights = serializers.DictField(child=serializers.FloatField(min_value=0.0, max_value=2.0), required=False)
         diversity_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
         exploration_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
         personalization_enabled = serializers.BooleanField(required=False)
-        hidden_items = serializers.PrimaryKeyRelatedField(many=True, queryset=Item.objects.all(), required=False)
+        hidden_items = serializers.ListField(child=serializers.PrimaryKeyRelatedField(queryset=Item.objects.all()), required=False)
 
         def validate_category_weights(self, value: dict) -> dict:
             keys = [key for key in value if ascii_int(str(key)) is None]
