@@ -1,5 +1,6 @@
 """Small pieces shared by the REST APIs."""
 from django.conf import settings
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 
 from common.exceptions import ValidationFailed
@@ -36,3 +37,13 @@ class CappedPageNumberPagination(PageNumberPagination):
             if parameter["name"] == self.page_size_query_param:
                 parameter["description"] = f"Results per page (default {self.page_size}; larger than {self.max_page_size} is served at {self.max_page_size})."
         return parameters
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """A boolean in a JSON body is ``true`` or ``false``: DRF's ``BooleanField`` also takes 0, 1, "yes", "on"...,
+    which the schema (``type: boolean``) does not allow (#13: found by the fuzzer)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data

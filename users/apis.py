@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
+from common.api import JsonBooleanField
 from common.parsing import ascii_int
 from users.selectors import preferences_get
 from users.services import preferences_update
@@ -34,7 +35,7 @@ class MePreferencesApi(APIView):
         category_weights = serializers.DictField(child=serializers.FloatField(min_value=0.0, max_value=2.0), required=False)
         diversity_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
         exploration_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
-        personalization_enabled = serializers.BooleanField(required=False)
+        personalization_enabled = JsonBooleanField(required=False)
         hidden_items = serializers.ListField(child=serializers.PrimaryKeyRelatedField(queryset=Item.objects.all()), required=False)
 
         def validate_category_weights(self, value: dict) -> dict:

@@ -113,3 +113,10 @@ def test_categories_top_level_filters():
 def test_preferences_refuse_an_object_where_the_schema_says_a_list(member_api, field):
     response = member_api.put("/api/v1/me/preferences/", {field: {}}, format="json")
     assert response.status_code == 400 and field in response.json()["errors"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes"])
+def test_a_json_boolean_is_true_or_false_only(member_api, value):
+    response = member_api.put("/api/v1/me/preferences/", {"personalization_enabled": value}, format="json")
+    assert response.status_code == 400 and "personalization_enabled" in response.json()["errors"]
+    assert member_api.put("/api/v1/me/preferences/", {"personalization_enabled": False}, format="json").status_code == 200
