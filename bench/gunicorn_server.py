@@ -12,8 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def gunicorn_start(*, port: int, workers: int, threads: int = 1, env_extra: dict[str, str] | None = None,
-                   drop_env: tuple[str, ...] = (), ready_seconds: float = 90.0) -> subprocess.Popen:
-    """Run gunicorn (local settings, DEBUG off, throttling out of the way) and wait until it answers."""
+                   drop_env: tuple[str, ...] = (), ready_seconds: float = 90.0,
+                   log_path: Path | None = None) -> subprocess.Popen:
+    """Run gunicorn (local settings, DEBUG off, throttling out of the way) and wait until it answers.
+
+    Its output goes to ``log_path`` when given (the fuzzer's thousands of 4xx warnings), else to this terminal.
+    """
     env = {
         **os.environ, **(env_extra or {}),
         "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
@@ -26,7 +30,12 @@ def gunicorn_start(*, port: int, workers: int, threads: int = 1, env_extra: dict
                "--timeout", "120", "--log-level", "warning", "--backlog", "2048"]
     if threads > 1:
         command += ["--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "30"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - the child holds it; closed when we return
+    try:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
+    finally:
+        if log:
+            log.close()
     deadline = time.monotonic() + ready_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

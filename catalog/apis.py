@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -27,6 +27,7 @@ class ItemOutputSerializer(serializers.Serializer):
 
 class ItemListApi(APIView):
     permission_classes = [AllowAny]
+    pagination_class = CappedPageNumberPagination  # the schema documents the paged object and its 404
 
     class FilterSerializer(serializers.Serializer):
         category = serializers.CharField(required=False, help_text="Category slug or id (includes subcategories).")
@@ -56,7 +57,7 @@ class ItemListApi(APIView):
             max_price=data.get("max_price"),
             ordering=data["ordering"],
         )
-        paginator = CappedPageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ItemOutputSerializer(page, many=True).data)
 
@@ -81,7 +82,12 @@ class CategoryListApi(APIView):
         slug = serializers.CharField(read_only=True)
         parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True)
 
-    @extend_schema(responses=OutputSerializer(many=True), parameters=[OpenApiParameter("top_level", bool)])
+    class FilterSerializer(serializers.Serializer):
+        top_level = serializers.BooleanField(required=False, default=False, help_text="Only categories without a parent.")
+
+    @extend_schema(responses=OutputSerializer(many=True), parameters=[FilterSerializer])
     def get(self, request: Request) -> Response:
-        top_level = request.query_params.get("top_level") in {"1", "true", "True"}
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)  # top_level=null is a 400, not silently "all categories"
+        top_level = filters.validated_data["top_level"]
         return Response(self.OutputSerializer(category_list(top_level_only=top_level), many=True).data)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
+from common.api import JsonBooleanField
 from common.fields import CappedDictField, IdListField
 from common.parsing import ascii_int
 from common.throttling import LoginRateThrottle
@@ -39,7 +40,7 @@ class MePreferencesApi(APIView):
         )
         diversity_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
         exploration_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
-        personalization_enabled = serializers.BooleanField(required=False)
+        personalization_enabled = JsonBooleanField(required=False)  # true/false only (found by the fuzzer)
         hidden_items = IdListField(
             queryset=Item.objects.all(), cap_setting="PREFERENCES_MAX_HIDDEN_ITEMS", required=False,
             help_text="Item ids, at most PREFERENCES_MAX_HIDDEN_ITEMS.",

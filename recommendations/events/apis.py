@@ -110,12 +110,13 @@ class EventListApi(APIView):
     """Your own events, newest first (a user never sees anyone else's)."""
 
     permission_classes = [AllowAny]
+    pagination_class = CappedPageNumberPagination  # the schema documents the paged object and its 404
 
     @extend_schema(responses=EventOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         actor = request_actor(request, create=False)  # no session cookie: no events, and no session row made
         queryset = event_list(user_id=actor.user_id, session_key=actor.session_key) if actor else event_list()
-        paginator = CappedPageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(EventOutputSerializer(page, many=True).data)
 

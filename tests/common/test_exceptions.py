@@ -353,8 +353,10 @@ def test_every_operation_documents_its_errors_with_the_error_component():
     operations = [(p, m, op) for p, ops in schema["paths"].items() for m, op in ops.items()]
     assert len(operations) >= 10
     for path_, method, operation in operations:
-        errors = {code: r for code, r in operation["responses"].items() if int(code) >= 400}
-        assert {"400", "401", "403", "429", "500"} <= set(errors), (method, path_)
-        assert ("404" in errors) == ("{" in path_), (method, path_)
+        # 414 and 431 come from the HTTP server, before the application (tests/common/test_schema.py).
+        errors = {code: r for code, r in operation["responses"].items() if int(code) >= 400 and code not in {"414", "431"}}
+        assert {"400", "401", "403", "406", "429", "500", "503"} <= set(errors), (method, path_)
+        paginated = "count" in json.dumps(operation["responses"].get("200", {})) or "Paginated" in json.dumps(operation["responses"].get("200", {}))
+        assert ("404" in errors) == ("{" in path_ or paginated), (method, path_)
         assert all(r["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"} for r in errors.values())
     assert schema["paths"]["/api/v1/events/"]["post"]["responses"]["429"]["headers"]["Retry-After"]
