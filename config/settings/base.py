@@ -37,6 +37,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outermost but security: sees every answer, including Django's debug pages and CSRF failures.
     "common.middleware.JsonErrorMiddleware",
+    # Views failing because the database/cache is down answer 503 + Retry-After (common/outage.py), logged once.
+    "common.middleware.OutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -205,6 +207,9 @@ SPECTACULAR_SETTINGS = {
 EVENTS_MAX_BATCH = env.int("EVENTS_MAX_BATCH", default=1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024 * 1024)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+
+# Retry-After (seconds) of the 503 answered while the database, cache or broker is unreachable.
+VITRINE_OUTAGE_RETRY_AFTER = env.int("VITRINE_OUTAGE_RETRY_AFTER", default=5)
 
 # Where trained model artifacts live (a shared path in production).
 VITRINE_ARTIFACT_DIR = Path(env.str("VITRINE_ARTIFACT_DIR", default=str(VAR_DIR / "artifacts")))
