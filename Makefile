@@ -9,7 +9,7 @@ PORT ?= 8000
 SEED ?= 42
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: venv install migrate demo demo-reset train run serve lint test fuzz worker beat bench clean
+.PHONY: venv install migrate demo demo-reset train run serve serve-production lint test fuzz worker beat bench clean
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3.11 not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -47,6 +47,11 @@ run: migrate demo train serve
 serve:
 	@echo "Vitrine on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/ user 'admin' / password 'admin')"
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production (config.settings.production; environment in the README's "Deploying"): check --deploy, collectstatic,
+# migrate, then gunicorn on $(VITRINE_BIND) (default 0.0.0.0:8000). Never seeds demo data.
+serve-production: install
+	bin/start-production
 
 # ruff (pyflakes, imports, bugbear, Django rules, complexity) and import-linter (the architecture contracts in
 # pyproject.toml). `make test` runs it first.

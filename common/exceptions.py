@@ -16,11 +16,13 @@ from typing import Any
 from django.core import exceptions as django_exceptions
 from django.core import signals
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
+
+from common.outage import outage_retry_after
 
 # The logger Django writes its own 500s to: handlers configured for it (mail_admins, error trackers) still fire.
 request_logger = logging.getLogger("django.request")
@@ -71,6 +73,8 @@ class ApplicationError(Exception):
     status_code: int = 400
     default_code: str = ErrorCode.BAD_REQUEST
     default_message: str = "Bad request."
+    #: already logged (an outage, once per outage by ``common.outage``): Django's log line per response is skipped
+    logged: bool = False
 
     def __init__(
         self,
@@ -239,7 +243,8 @@ def error_from_exception(exc: BaseException) -> ApplicationError | None:
     exc : BaseException
         An ``ApplicationError``; any DRF ``APIException`` (its status, code, ``WWW-Authenticate`` and
         ``Retry-After`` kept); Django's ``Http404``, ``PermissionDenied``, ``ValidationError`` or
-        ``RequestDataTooBig``.
+        ``RequestDataTooBig``; an outage of the database, cache or broker (``common.outage``) is a 503
+        ``ServiceUnavailable`` with ``Retry-After``, logged once per outage.
 
     Returns
     -------
@@ -262,6 +267,11 @@ def error_from_exception(exc: BaseException) -> ApplicationError | None:
     if isinstance(exc, django_exceptions.SuspiciousOperation):
         # Too many fields, a malformed multipart body, a bad Host...: the client's fault, never a 500.
         return ApplicationError(str(exc) or None)
+    retry_after = outage_retry_after(exc)
+    if retry_after is not None:
+        error = ServiceUnavailable(retry_after=retry_after)
+        error.logged = True
+        return error
     return None
 
 
@@ -297,7 +307,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         request = context.get("request")
         error = error_log_unexpected(exc=exc, request=getattr(request, "_request", request))
     set_rollback()  # as DRF's own handler: an ATOMIC_REQUESTS transaction must not commit a failed request
-    return Response(error.body(), status=error.status_code, headers=error.headers)
+    return _logged_mark(Response(error.body(), status=error.status_code, headers=error.headers), error)
+
+
+def _logged_mark(response: HttpResponse, error: ApplicationError) -> HttpResponse:
+    if error.logged:
+        response._has_been_logged = True  # Django's log_response skips it
+    return response
 
 
 def json_error_response(
@@ -332,4 +348,4 @@ def json_error_response(
 
 def json_response_from_error(error: ApplicationError) -> JsonResponse:
     """An ``ApplicationError`` (raised, or made by ``error_from_exception``) as a Django ``JsonResponse``."""
-    return JsonResponse(error.body(), status=error.status_code, headers=error.headers)
+    return _logged_mark(JsonResponse(error.body(), status=error.status_code, headers=error.headers), error)

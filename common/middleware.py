@@ -11,8 +11,15 @@ from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse
 
-from common.exceptions import ApplicationError, ErrorCode, json_response_from_error
-from common.views import answers_json
+from common.exceptions import (
+    ApplicationError,
+    ErrorCode,
+    ServiceUnavailable,
+    error_from_exception,
+    json_response_from_error,
+)
+from common.outage import outage_dependency
+from common.views import answers_json, service_unavailable
 
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 CODES: dict[int, str] = {
@@ -58,3 +65,24 @@ class JsonErrorMiddleware:
         if response.status_code < 400 or response.streaming or _is_json(response) or not answers_json(request):
             return response
         return error_as_json(response)
+
+
+class OutageMiddleware:
+    """A view that fails because the database, cache or broker is unreachable answers 503 with ``Retry-After``.
+
+    JSON in the one error shape for the API and script clients, ``templates/503.html`` for pages; logged once per
+    outage (``common.outage``), not with a traceback per request. DRF views get the same answer from
+    ``common.exceptions.api_exception_handler``; failures outside any view from ``common.views.server_error``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if outage_dependency(exception) is None:
+            return None  # Django's own handling: a logged 500
+        error = error_from_exception(exception)  # a ServiceUnavailable, noted in the outage log
+        return service_unavailable(request, error) if isinstance(error, ServiceUnavailable) else None

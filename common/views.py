@@ -5,7 +5,10 @@ A request under ``/api/``, or one that asks for JSON (the site's AJAX calls), ge
 These run for errors raised outside DRF views (an unknown URL, a plain Django view); DRF views answer through
 ``common.exceptions.api_exception_handler``.
 """
+import sys
+
 from django.http import HttpRequest, HttpResponse
+from django.template import loader
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.views import csrf, defaults
 
@@ -14,6 +17,7 @@ from common.exceptions import (
     NotFound,
     PermissionDenied,
     ServerError,
+    ServiceUnavailable,
     error_from_exception,
     json_response_from_error,
 )
@@ -58,11 +62,28 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: an unexpected exception outside DRF (``templates/500.html``, rendered without context).
 
-    Django has already logged the exception; the client sees neither its text nor its traceback.
+    The client sees neither the exception's text nor its traceback. An outage of the database or cache raised
+    outside a view (a middleware saving the session) is a 503 instead, logged once per outage by
+    ``common.outage`` rather than with a traceback by Django.
     """
+    error = error_from_exception(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    if isinstance(error, ServiceUnavailable):
+        return service_unavailable(request, error)  # logged once per outage, not with a traceback by Django
     if answers_json(request):
         return json_response_from_error(ServerError())
     return defaults.server_error(request)
+
+
+def service_unavailable(request: HttpRequest, error: ServiceUnavailable) -> HttpResponse:
+    """A 503 while a dependency is down: the one error shape for the API, ``templates/503.html`` for pages.
+
+    The page is standalone (no context processors, no database), and both carry ``error``'s ``Retry-After``.
+    """
+    if answers_json(request):
+        return json_response_from_error(error)
+    response = HttpResponse(loader.get_template("503.html").render(), status=error.status_code, headers=error.headers)
+    response._has_been_logged = error.logged  # an outage: Django's log line per response is skipped
+    return response
 
 
 def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:

@@ -1,12 +1,16 @@
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from catalog.apis import CategoryListApi, ItemDetailApi, ItemListApi
 from common.views import api_not_found
 from recommendations.events.apis import EventApi
 from recommendations.serving.apis import FeedbackCreateApi, ItemSimilarApi, RecommendationListApi
 from users.apis import AuthTokenCreateApi, MePreferencesApi, MeTokenDeleteApi, MeTokenListApi
+
+REDOC_CSP = {"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]}
 
 api_v1 = [
     path("items/", ItemListApi.as_view(), name="item-list"),
@@ -26,7 +30,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api-v1"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves Swagger UI's start-up script as a file: the Content-Security-Policy allows no inline one.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    # ReDoc's bundled styled-components write <style> elements it cannot give a nonce, and its search runs in a
+    # blob: worker: on this one page inline styles (never scripts) and blob: workers are allowed.
+    path("api/redoc/", csp_update(REDOC_CSP)(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
     path("", include("recommendations.shop.urls")),
     path("", include("users.urls")),

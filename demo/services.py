@@ -3,6 +3,8 @@
 Everything the demo writes is recognisable, so ``demo_reset`` removes only demo data: items whose SKU starts
 with ``DEMO-``, users named ``shopper_*``, events whose client id starts with ``demo-`` and the demo
 categories once they hold nothing else. The ``admin`` and ``demo`` accounts are kept.
+Under production settings (``VITRINE_PRODUCTION``) nothing here writes: a demo superuser ``admin``/``admin`` on a
+reachable server is an open door.
 """
 import datetime as dt
 import logging
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -37,6 +40,25 @@ WRITE_BATCH = 1000
 EVENT_CHUNK = 10_000
 
 
+class DemoRefusedInProduction(RuntimeError):
+    """Demo data (and its ``admin``/``admin`` superuser) was asked for under production settings."""
+
+
+def demo_allowed_check() -> None:
+    """Refuse demo writes under production settings.
+
+    Raises
+    ------
+    DemoRefusedInProduction
+        If ``settings.VITRINE_PRODUCTION`` is true (``config.settings.production``).
+    """
+    if getattr(settings, "VITRINE_PRODUCTION", False):
+        raise DemoRefusedInProduction(
+            "Refusing to seed demo data under production settings: it would create the superuser "
+            f"{ADMIN_ACCOUNT}/{ADMIN_ACCOUNT}. Create your superuser with `manage.py createsuperuser` instead."
+        )
+
+
 @dataclass
 class DemoSeedResult:
     already_seeded: bool = False
@@ -53,7 +75,14 @@ def demo_is_seeded() -> bool:
 
 
 def demo_accounts_ensure() -> tuple[User, bool]:
-    """Create the local superuser ``admin``/``admin`` if it is missing (never touches an existing one)."""
+    """Create the local superuser ``admin``/``admin`` if it is missing (never touches an existing one).
+
+    Raises
+    ------
+    DemoRefusedInProduction
+        Under production settings.
+    """
+    demo_allowed_check()
     user_model = get_user_model()
     admin = user_model.objects.filter(username=ADMIN_ACCOUNT).first()
     created = admin is None
@@ -124,7 +153,10 @@ def demo_seed(
     ------
     ValueError
         If a size is too small for the simulator.
+    DemoRefusedInProduction
+        Under production settings (nothing is written).
     """
+    demo_allowed_check()
     started = time.perf_counter()
     if not reset and demo_is_seeded():
         return DemoSeedResult(already_seeded=True)

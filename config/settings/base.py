@@ -3,6 +3,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -13,6 +14,8 @@ env = environ.Env()
 env.read_env(str(BASE_DIR / ".env"), overwrite=False) if (BASE_DIR / ".env").exists() else None
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-change-me")
+# True only in config.settings.production: demo seeding (and its admin/admin superuser) refuses to run.
+VITRINE_PRODUCTION = False
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
@@ -27,6 +30,8 @@ INSTALLED_APPS = [
     "knox",
     "axes",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as our own static files (no CDN)
+    "csp",
     "django_celery_beat",
     "users",
     "catalog",
@@ -36,8 +41,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Outermost but security: sees every answer, including Django's debug pages and CSRF failures.
     "common.middleware.JsonErrorMiddleware",
+    # Views failing because the database/cache is down answer 503 + Retry-After (common/outage.py), logged once.
+    "common.middleware.OutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,11 +265,32 @@ DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Vitrine <nore
 PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT", default=3 * 3600)
 
 SPECTACULAR_SETTINGS = {
+    # Swagger UI (/api/docs/) and ReDoc (/api/redoc/) from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "Vitrine API",
     "DESCRIPTION": "Events, catalog and recommendations for the Vitrine recommendation platform.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Content-Security-Policy on every response (django-csp): scripts, styles, fonts and requests from our own origin
+# only, no inline script or style (templates load static/ files); images also from https: (catalog image URLs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
 }
 
 # Hard limits on what clients may send in one request (README "Input limits"): a list or map over its cap is a
@@ -274,6 +303,9 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 API_MAX_LIST_ITEMS = env.int("API_MAX_LIST_ITEMS", default=1000)
 # A user's hidden items (preferences API and "not interested"); a list at the cap validates in ~1 query.
 PREFERENCES_MAX_HIDDEN_ITEMS = env.int("PREFERENCES_MAX_HIDDEN_ITEMS", default=5000)
+
+# Retry-After (seconds) of the 503 answered while the database, cache or broker is unreachable.
+VITRINE_OUTAGE_RETRY_AFTER = env.int("VITRINE_OUTAGE_RETRY_AFTER", default=5)
 
 # Where trained model artifacts live (a shared path in production).
 VITRINE_ARTIFACT_DIR = Path(env.str("VITRINE_ARTIFACT_DIR", default=str(VAR_DIR / "artifacts")))

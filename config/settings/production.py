@@ -3,6 +3,7 @@ from config.settings.base import *  # noqa: F403 - a settings layer starts from 
 from config.settings.base import env
 
 DEBUG = False
+VITRINE_PRODUCTION = True
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)

@@ -2,8 +2,7 @@
 errors worth a retry."""
 from __future__ import annotations
 
-from django.db import InterfaceError, OperationalError
-
+from common.outage import OUTAGE_ERRORS
 from recommendations.models import ModelVersion
 
 Status = ModelVersion.Status
@@ -12,16 +11,8 @@ FINISHED_STATUSES = (Status.READY, Status.ACTIVE, Status.RETIRED, Status.FAILED,
 
 HEARTBEAT_SECONDS = 2.0
 
-try:  # Redis errors are transient too (the broker/cache restarting); redis is a dependency of django-redis
-    from redis.exceptions import ConnectionError as _RedisConnectionError
-    from redis.exceptions import TimeoutError as _RedisTimeoutError
-
-    _REDIS_ERRORS: tuple[type[BaseException], ...] = (_RedisConnectionError, _RedisTimeoutError)
-except ImportError:  # pragma: no cover
-    _REDIS_ERRORS = ()
-
 #: errors worth a retry with backoff: the run is left pending (not failed) and the lock released
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, *_REDIS_ERRORS)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = OUTAGE_ERRORS  # database, cache and broker outages
 
 
 def training_lock_name(model_name: str) -> str:

@@ -101,7 +101,7 @@
         media.appendChild(img);
       } else {
         var placeholder = el("div", "placeholder");
-        placeholder.style.setProperty("--seed", item.category.id);
+        placeholder.setAttribute("data-seed", String(item.category.id));  // the tint: see .placeholder in site.css
         placeholder.setAttribute("aria-hidden", "true");
         placeholder.appendChild(el("span", "", (item.category.name || "?").charAt(0).toUpperCase()));
         media.appendChild(placeholder);

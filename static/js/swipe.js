@@ -67,7 +67,7 @@
         media.appendChild(img);
       } else {
         var placeholder = el("div", "placeholder");
-        placeholder.style.setProperty("--seed", card.category.id);
+        placeholder.setAttribute("data-seed", String(card.category.id));  // the tint: see .placeholder in site.css
         placeholder.setAttribute("aria-hidden", "true");
         placeholder.appendChild(el("span", "", (card.category.name || "?").charAt(0).toUpperCase()));
         media.appendChild(placeholder);

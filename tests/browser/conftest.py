@@ -70,10 +70,21 @@ def _new_page(browser, live_server, viewport: dict) -> Iterator:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.js_errors = errors
+    # Every page runs under the Content-Security-Policy: anything it blocks (an inline script or style, a CDN)
+    # is a console error that names the policy.
+    violations: list[str] = []
+    page.on("console", lambda message: _csp_violation_note(message, violations))
+    page.csp_violations = violations
     yield page
     _quiesce(page)
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations on the page: {violations}"
+
+
+def _csp_violation_note(message, violations: list[str]) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        violations.append(f"{message.location.get('url', '?')}: {message.text}")
 
 
 def _quiesce(page) -> None:

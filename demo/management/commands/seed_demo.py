@@ -4,7 +4,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
-from demo.services import ADMIN_ACCOUNT, DEMO_ACCOUNT, demo_seed
+from demo.services import ADMIN_ACCOUNT, DEMO_ACCOUNT, DemoRefusedInProduction, demo_allowed_check, demo_seed
 from recommendations.serving import popularity_refresh
 
 
@@ -20,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="Delete the existing demo data first.")
 
     def handle(self, *args, **options) -> None:
+        try:
+            demo_allowed_check()  # before anything else: production never gets demo data or admin/admin
+        except DemoRefusedInProduction as error:
+            raise CommandError(str(error), returncode=2) from error
         end = None
         if options["end"]:
             end = parse_datetime(options["end"])
