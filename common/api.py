@@ -39,6 +39,16 @@ class CappedPageNumberPagination(PageNumberPagination):
         return parameters
 
 
+class JsonFloatField(serializers.FloatField):
+    """A number in a JSON body is a JSON number: DRF's ``FloatField`` also takes ``false`` (as 0.0) and numeric
+    strings, which the schema (``type: number``) does not allow (#13: found by the fuzzer)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class JsonBooleanField(serializers.BooleanField):
     """A boolean in a JSON body is ``true`` or ``false``: DRF's ``BooleanField`` also takes 0, 1, "yes", "on"...,
     which the schema (``type: boolean``) does not allow (#13: found by the fuzzer)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 
 from common.exceptions import ValidationFailed, json_response_from_error
@@ -42,7 +43,13 @@ def _nul_fields(request: HttpRequest) -> Iterable[str]:
     # Only form bodies: request.POST is empty for JSON (parsed by common.parsers), and reading it here is what
     # CsrfViewMiddleware does for every site form anyway (DRF reuses the parsed form for API requests).
     form = request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
-    if form and (key := _nul_key(request.POST)) is not None:
+    if not form:
+        return
+    try:
+        fields = request.POST
+    except (MultiPartParserError, UnreadablePostError):
+        return  # a malformed body: the view's own parser answers it in the one error shape
+    if (key := _nul_key(fields)) is not None:
         yield key
 
 

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Item
-from common.api import JsonBooleanField
+from common.api import JsonBooleanField, JsonFloatField
 from common.fields import CappedDictField, IdListField
 from common.parsing import ascii_int
 from common.throttling import LoginRateThrottle
@@ -35,11 +35,11 @@ class MePreferencesApi(APIView):
             queryset=Category.objects.all(), required=False, help_text="Category ids, at most API_MAX_LIST_ITEMS."
         )
         category_weights = CappedDictField(
-            child=serializers.FloatField(min_value=0.0, max_value=2.0), required=False,
+            child=JsonFloatField(min_value=0.0, max_value=2.0), required=False,
             help_text='{"<category id>": weight 0-2} (1 is neutral), at most API_MAX_LIST_ITEMS keys.',
         )
-        diversity_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
-        exploration_level = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+        diversity_level = JsonFloatField(min_value=0.0, max_value=1.0, required=False)
+        exploration_level = JsonFloatField(min_value=0.0, max_value=1.0, required=False)
         personalization_enabled = JsonBooleanField(required=False)  # true/false only (found by the fuzzer)
         hidden_items = IdListField(
             queryset=Item.objects.all(), cap_setting="PREFERENCES_MAX_HIDDEN_ITEMS", required=False,
