@@ -4,8 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, Q
-from django.db.models.expressions import CombinedExpression
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -16,9 +15,13 @@ from recommendations.tuning import recommender_settings_get
 POPULAR_CACHE_SECONDS = 300
 
 
-def _distinct_actors() -> CombinedExpression:
-    """Distinct actors of a group of events: users by id, anonymous sessions by key (a user's events have none)."""
-    return Count("user_id", distinct=True) + Count("session_key", distinct=True, filter=Q(user__isnull=True))
+def _distinct_actors() -> Count:
+    """Distinct signed-in shoppers of a group of events.
+
+    Anonymous sessions do not count: any client makes a new one with each cookieless request, so counting them
+    would let a script buy popularity one "visitor" at a time (accounts cost a throttled sign-up).
+    """
+    return Count("user_id", distinct=True)
 
 
 @dataclass(frozen=True)
@@ -30,15 +33,15 @@ class PopularItem:
 def popularity_scores(*, category_ids: list[int] | None = None, now: dt.datetime | None = None) -> dict[int, float]:
     """Time-decayed popularity per item id: sum over (type, day) of actors x type weight x 0.5 ** (age / half-life).
 
-    Each actor (a user, or an anonymous session) counts at most once per item, event type and day: repeating an
-    event cannot push an item up, only more people doing it can. Events are aggregated in SQL by (item, type,
+    Each signed-in shopper counts at most once per item, event type and day: repeating an event cannot push an
+    item up, only more people doing it can; anonymous sessions do not count (see ``_distinct_actors``). Events are aggregated in SQL by (item, type,
     day) over the settings' window, counting distinct actors, so the cost is one grouped query whatever the
     number of events; the decay is applied per day bucket with numpy (day granularity).
     """
     settings = recommender_settings_get()
     now = now or timezone.now()
     since = now - dt.timedelta(days=settings.popularity_window_days)
-    queryset = Event.objects.filter(timestamp__gte=since, timestamp__lte=now)
+    queryset = Event.objects.filter(timestamp__gte=since, timestamp__lte=now, user__isnull=False)
     if category_ids is not None:
         queryset = queryset.filter(item__category_id__in=category_ids)
     rows = list(
