@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from catalog.models import Item
 from catalog.selectors import category_list_with_counts, category_tree, item_get
 from common.exceptions import ErrorCode, error_from_exception, json_error_response, json_response_from_error
 from common.parsing import ascii_int
@@ -48,6 +49,15 @@ def safe_next(request: HttpRequest, default: str) -> str:
 
 def post_int(request: HttpRequest, name: str) -> int | None:
     return ascii_int(request.POST.get(name, ""))
+
+
+def posted_item(request: HttpRequest) -> Item:
+    """The active item named by the form's ``item`` field; ``Http404`` (JSON for scripts) when there is none."""
+    item_id = post_int(request, "item")
+    item = item_get(item_id=item_id) if item_id is not None else None
+    if item is None:
+        raise Http404("No such item.")
+    return item
 
 
 def card_data(entry, *, request_id: str) -> dict:
@@ -99,10 +109,7 @@ def wellbeing_dismiss_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def react(request: HttpRequest) -> HttpResponse:
     """Like or skip an item (feed cards, item pages). JSON for scripts, redirect back otherwise."""
-    item_id = post_int(request, "item")
-    item = item_get(item_id=item_id) if item_id is not None else None
-    if item is None:
-        raise Http404("No such item.")
+    item = posted_item(request)
     reaction = request.POST.get("reaction", "")
     try:
         result = reaction_record(
@@ -123,10 +130,7 @@ def react(request: HttpRequest) -> HttpResponse:
 @require_POST
 def not_interested(request: HttpRequest) -> HttpResponse:
     """"Not interested": hide the item (``scope=item``) or its whole category (``scope=category``)."""
-    item_id = post_int(request, "item")
-    item = item_get(item_id=item_id) if item_id is not None else None
-    if item is None:
-        raise Http404("No such item.")
+    item = posted_item(request)
     scope = request.POST.get("scope", "item")
     try:
         result = feedback_not_interested(
@@ -186,10 +190,7 @@ def swipe(request: HttpRequest) -> HttpResponse:
 @require_POST
 def swipe_decide(request: HttpRequest) -> HttpResponse:
     """Record the decision, then answer the next card, built with it (JSON), or show it (redirect)."""
-    item_id = post_int(request, "item")
-    item = item_get(item_id=item_id) if item_id is not None else None
-    if item is None:
-        raise Http404("No such item.")
+    item = posted_item(request)
     actor = actor_from_request(request)
     cursor = request.POST.get("cursor", "")[:1000]
     try:

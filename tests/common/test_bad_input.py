@@ -24,13 +24,6 @@ def assert_shape(response, status: int, code: str | None = None) -> dict:
 
 
 @pytest.fixture
-def member_api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
 def staff_api() -> APIClient:
     client = APIClient()
     client.force_authenticate(UserFactory(is_staff=True))
@@ -41,9 +34,9 @@ def staff_api() -> APIClient:
     "method, url",
     [("post", "/api/v1/events/"), ("post", "/api/v1/feedback/"), ("put", "/api/v1/me/preferences/")],
 )
-def test_json_nested_deeper_than_the_parser_goes_is_a_parse_error(member_api, method, url):
+def test_json_nested_deeper_than_the_parser_goes_is_a_parse_error(user_client, method, url):
     body = "[" * 100_000 + "]" * 100_000
-    response = getattr(member_api, method)(url, data=body, content_type="application/json")
+    response = getattr(user_client, method)(url, data=body, content_type="application/json")
     assert_shape(response, 400, "parse_error")
 
 
@@ -56,12 +49,12 @@ def test_json_nested_deeper_than_the_parser_goes_is_a_parse_error(member_api, me
         '{"item": 1, "event_type": "view", "context": {"\\udfff": 1}}',
     ],
 )
-def test_a_lone_surrogate_anywhere_is_refused_and_nothing_is_stored(member_api, event):
+def test_a_lone_surrogate_anywhere_is_refused_and_nothing_is_stored(user_client, event):
     ItemFactory(pk=1)
-    response = member_api.post("/api/v1/events/", data=f"[{event}]", content_type="application/json")
+    response = user_client.post("/api/v1/events/", data=f"[{event}]", content_type="application/json")
     assert "surrogate" in assert_shape(response, 400, "parse_error")["detail"]
     assert Event.objects.count() == 0
-    assert member_api.get("/api/v1/events/").status_code == 200  # the list still renders
+    assert user_client.get("/api/v1/events/").status_code == 200  # the list still renders
 
 
 def test_integers_beyond_int64_are_refused(staff_api):
@@ -74,8 +67,8 @@ def test_integers_beyond_int64_are_refused(staff_api):
     assert Event.objects.count() == 0
 
 
-def test_a_category_key_beyond_int64_is_a_field_error(member_api):
-    response = member_api.put(
+def test_a_category_key_beyond_int64_is_a_field_error(user_client):
+    response = user_client.put(
         "/api/v1/me/preferences/", {"category_weights": {"99999999999999999999": 1}}, format="json"
     )
     assert "category_weights" in assert_shape(response, 400, "invalid")["errors"]
@@ -87,9 +80,9 @@ def test_too_many_query_fields_is_a_400(api_client):
     assert_shape(api_client.get(f"/api/v1/recommendations/?{query}"), 400)
 
 
-def test_too_many_form_fields_is_a_400(member_api):
+def test_too_many_form_fields_is_a_400(user_client):
     body = "&".join(f"a{n}=1" for n in range(2000))
-    response = member_api.post("/api/v1/events/", data=body, content_type="application/x-www-form-urlencoded")
+    response = user_client.post("/api/v1/events/", data=body, content_type="application/x-www-form-urlencoded")
     assert_shape(response, 400)
 
 
@@ -100,9 +93,9 @@ def test_unknown_api_urls_are_json_404_with_and_without_debug(api_client, settin
     assert_shape(api_client.get(url), 404, "not_found")
 
 
-def test_a_post_without_the_trailing_slash_says_where_to_go(member_api, settings):
+def test_a_post_without_the_trailing_slash_says_where_to_go(user_client, settings):
     settings.DEBUG = True  # Django's APPEND_SLASH would raise a 500 for a POST here
-    response = member_api.post("/api/v1/events", [{"item": 1, "event_type": "view"}], format="json")
+    response = user_client.post("/api/v1/events", [{"item": 1, "event_type": "view"}], format="json")
     assert "/api/v1/events/" in assert_shape(response, 404, "not_found")["detail"]
 
 
@@ -193,9 +186,9 @@ def test_wrong_typed_event_fields_are_field_errors(staff_api, event):
         ("put", "/api/v1/me/preferences/", '{"category_weights": {"1\\u0000": 1}}'),
     ],
 )
-def test_a_nul_in_any_json_string_is_a_parse_error(member_api, method, url, body):
+def test_a_nul_in_any_json_string_is_a_parse_error(user_client, method, url, body):
     ItemFactory(pk=1)
-    response = getattr(member_api, method)(url, data=body, content_type="application/json")
+    response = getattr(user_client, method)(url, data=body, content_type="application/json")
     assert "NUL" in assert_shape(response, 400, "parse_error")["detail"]
     assert Event.objects.count() == 0
 
@@ -205,13 +198,13 @@ def test_a_nul_in_any_json_string_is_a_parse_error(member_api, method, url, body
     ["/api/v1/items/?search=%00", "/api/v1/items/?q=a%00", "/api/v1/items/?%00=1", "/api/v1/recommendations/?cursor=%00",
      "/api/v1/events/?page=%00", "/api/v1/categories/?top_level=%00"],
 )
-def test_a_nul_in_an_api_query_string_is_a_json_400(member_api, url):
-    assert "Null characters" in assert_shape(member_api.get(url), 400, "invalid")["detail"]
+def test_a_nul_in_an_api_query_string_is_a_json_400(user_client, url):
+    assert "Null characters" in assert_shape(user_client.get(url), 400, "invalid")["detail"]
 
 
-def test_a_nul_in_a_form_encoded_api_body_is_a_json_400(member_api):
+def test_a_nul_in_a_form_encoded_api_body_is_a_json_400(user_client):
     ItemFactory(pk=1)
-    response = member_api.post(
+    response = user_client.post(
         "/api/v1/events/", data="item=1&event_type=view&client_event_id=a%00b", content_type="application/x-www-form-urlencoded"
     )
     assert assert_shape(response, 400, "invalid")["errors"] == {"client_event_id": ["Null characters (\\x00) are not allowed."]}
@@ -227,11 +220,11 @@ def test_a_nul_in_the_authorization_header_is_a_json_400(api_client):
     [("+23:00", "2020-01-01T01:00:00+00:00"), ("-23:59:59.999000", "2020-01-02T23:59:59.999000+00:00"),
      ("+15:59", "2020-01-01T08:01:00+00:00"), ("+05:30", "2020-01-01T18:30:00+00:00")],
 )
-def test_any_python_offset_is_stored_in_utc(member_api, offset, stored):
+def test_any_python_offset_is_stored_in_utc(user_client, offset, stored):
     """PostgreSQL refuses offsets beyond +-15:59 ("time zone displacement out of range"): stored as UTC."""
     ItemFactory(pk=1)
     event = {"item": 1, "event_type": "view", "timestamp": f"2020-01-02T00:00:00{offset}"}
-    assert member_api.post("/api/v1/events/", [event], format="json").status_code == 201
+    assert user_client.post("/api/v1/events/", [event], format="json").status_code == 201
     assert Event.objects.get().timestamp.isoformat() == stored
 
 
@@ -240,9 +233,9 @@ def test_any_python_offset_is_stored_in_utc(member_api, offset, stored):
     ["2026-01-01T00:00:00+25:00", "2020-01-01T00:00:00-99:99", "0000-01-01T00:00:00", "10000-01-01T00:00:00",
      "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "2020-13-01T00:00:00", 1e20, -1e20],
 )
-def test_timestamps_outside_what_is_storable_are_field_errors(member_api, timestamp):
+def test_timestamps_outside_what_is_storable_are_field_errors(user_client, timestamp):
     ItemFactory(pk=1)
-    response = member_api.post("/api/v1/events/", [{"item": 1, "event_type": "view", "timestamp": timestamp}], format="json")
+    response = user_client.post("/api/v1/events/", [{"item": 1, "event_type": "view", "timestamp": timestamp}], format="json")
     assert "timestamp" in assert_shape(response, 400, "invalid")["errors"]["0"]
     assert Event.objects.count() == 0
 
@@ -309,12 +302,12 @@ def test_a_forged_form_with_a_nul_still_fails_its_csrf_check_first():
     assert client.post("/feed/react/", {"item": "\x00"}).status_code == 403
 
 
-def test_an_oversized_api_body_is_a_json_413(member_api, settings):
+def test_an_oversized_api_body_is_a_json_413(user_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     big = "[" + ",".join(['{"item": 1, "event_type": "view"}'] * 100) + "]"
-    assert_shape(member_api.post("/api/v1/events/", data=big, content_type="application/json"), 413, "payload_too_large")
+    assert_shape(user_client.post("/api/v1/events/", data=big, content_type="application/json"), 413, "payload_too_large")
     form = "item=1&event_type=view&client_event_id=" + "x" * 2000
-    response = member_api.post("/api/v1/events/", data=form, content_type="application/x-www-form-urlencoded")
+    response = user_client.post("/api/v1/events/", data=form, content_type="application/x-www-form-urlencoded")
     assert_shape(response, 413, "payload_too_large")
     assert Event.objects.count() == 0
 
@@ -361,12 +354,12 @@ def test_no_nasty_json_value_in_any_api_field_is_a_server_error(staff_api, metho
 
 
 @pytest.mark.parametrize("url", list(API_QUERIES))
-def test_no_nasty_query_value_is_a_server_error(member_api, url):
+def test_no_nasty_query_value_is_a_server_error(user_client, url):
     ItemFactory(pk=1, category=CategoryFactory(pk=1))
     failures = []
     for field in API_QUERIES[url]:
         for value in NASTY_TEXT:
-            response = member_api.get(f"{url}?{field}={value}")
+            response = user_client.get(f"{url}?{field}={value}")
             if response.status_code >= 500 or not response["Content-Type"].startswith("application/json"):
                 failures.append((field, value[:20], response.status_code))
     assert failures == []
